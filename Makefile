@@ -1,0 +1,28 @@
+# The two commands a newcomer needs (see README.md):
+#   make demo   install budgetbot into .venv and run it against the simulated organization
+#   make test   build a fresh virtual environment, install the project into it, lint and test
+PYTHON ?= python3
+VENV := .venv
+TEST_VENV := .venv-test
+
+.PHONY: demo test
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/budgetbot demo
+
+# Always a fresh environment, as a newcomer's: a dependency missing from pyproject.toml fails here.
+test:
+	rm -rf $(TEST_VENV)
+	$(PYTHON) -m venv $(TEST_VENV)
+	$(TEST_VENV)/bin/pip install --quiet --upgrade pip
+	$(TEST_VENV)/bin/pip install --quiet '.[dev]'
+	$(TEST_VENV)/bin/ruff check budgetbot tests bench
+	$(TEST_VENV)/bin/ruff format --check budgetbot tests bench
+	$(TEST_VENV)/bin/mypy
+	$(TEST_VENV)/bin/pytest

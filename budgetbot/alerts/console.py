@@ -1,0 +1,25 @@
+"""The terminal sink: notifications printed instead of posted (no SLACK_BOT_TOKEN, or demo)."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from budgetbot.render.terminal import render_alert
+
+from .cycle import Outgoing
+
+__all__ = ["ConsoleSink"]
+
+
+class ConsoleSink:
+    """Prints each notification; its "ts" is a local counter so threads still line up."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def send(self, note: Outgoing) -> tuple[str, str]:
+        self.stream.write(
+            render_alert(note.finding, channel=note.channel, threaded=note.thread is not None)
+        )
+        self.stream.flush()
+        return note.channel or "console", f"console-{note.id}"

@@ -1,0 +1,162 @@
+"""The report grammar shared by ``/ionq-usage`` and ``budgetbot report`` (pure).
+
+``[project|user|job|org] [daily|weekly|monthly] [range] [share]`` in any order, or ``budgets`` or
+``help``. Ranges: ``7d``, ``4w``, ``3m``, ``this-month``, ``last-month``, ``this-week``,
+``last-week`` or ``YYYY-MM-DD..YYYY-MM-DD`` (both days included). Without a range a report shows
+four buckets, the current one included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "GROUPINGS",
+    "MODALITIES",
+    "RANGE_WORDS",
+    "Command",
+    "GrammarError",
+    "ReportRequest",
+    "did_you_mean",
+    "parse_command",
+    "parse_range",
+]
+
+GROUPINGS = ("project", "user", "job", "org")
+MODALITIES = ("daily", "weekly", "monthly")
+RANGE_WORDS = ("this-month", "last-month", "this-week", "last-week")
+OTHER_WORDS = ("budgets", "help", "share")
+MAX_DAYS = 731  # two years: IonQ answers get slow and reports unreadable beyond that
+
+_RELATIVE = re.compile(r"^(\d{1,3})([dwm])$")
+_EXPLICIT = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+
+
+class GrammarError(ValueError):
+    """The text could not be understood; ``suggestion`` is a corrected word when one is close."""
+
+    def __init__(self, message: str, suggestion: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.suggestion = suggestion
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What a report shows: a grouping, a bucket size and an optional range text."""
+
+    grouping: str = "project"
+    modality: str = "weekly"
+    range_text: str | None = None
+    share: bool = False
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed slash command."""
+
+    kind: Literal["report", "budgets", "help"]
+    report: ReportRequest | None = None
+    share: bool = False
+
+
+def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
+    """The closest valid word, if any is close enough to be a likely typo."""
+    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _is_range(token: str) -> bool:
+    return token in RANGE_WORDS or bool(_RELATIVE.match(token) or _EXPLICIT.match(token))
+
+
+def parse_command(text: str) -> Command:
+    """Parse the text after ``/ionq-usage``; raises ``GrammarError`` with a suggestion."""
+    tokens = text.strip().lower().split()
+    share = "share" in tokens
+    tokens = [t for t in tokens if t != "share"]
+    if tokens in (["help"], ["-h"], ["--help"], ["?"]):
+        return Command("help")
+    if tokens == ["budgets"]:
+        return Command("budgets", share=share)
+    grouping = modality = range_text = None
+    for token in tokens:
+        if token in GROUPINGS and grouping is None:
+            grouping = token
+        elif token in MODALITIES and modality is None:
+            modality = token
+        elif _is_range(token) and range_text is None:
+            range_text = token
+        else:
+            words = list(GROUPINGS + MODALITIES + RANGE_WORDS + OTHER_WORDS)
+            raise GrammarError(f"I don't understand {token!r}", did_you_mean(token, words))
+    request = ReportRequest(grouping or "project", modality or "weekly", range_text, share)
+    return Command("report", request, share)
+
+
+def _month_start(day: dt.date, back: int = 0) -> dt.date:
+    index = day.year * 12 + day.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _week_start(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def parse_range(text: str | None, modality: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """Turn a range text into ``[start, end)`` UTC days, never reaching past today.
+
+    Relative ranges end today and start on a bucket boundary so columns are whole buckets:
+    ``4w`` is this ISO week and the three before it, ``3m`` this month and the two before.
+    """
+    tomorrow = today + dt.timedelta(days=1)
+    if text is None:
+        text = {"daily": "4d", "weekly": "4w", "monthly": "4m"}[modality]
+    text = text.strip().lower()
+    if text == "this-month":
+        return _month_start(today), tomorrow
+    if text == "last-month":
+        return _month_start(today, 1), _month_start(today)
+    if text == "this-week":
+        return _week_start(today), tomorrow
+    if text == "last-week":
+        monday = _week_start(today)
+        return monday - dt.timedelta(days=7), monday
+    if m := _RELATIVE.match(text):
+        count, unit = int(m.group(1)), m.group(2)
+        if count < 1:
+            raise GrammarError(f"{text!r}: the count must be at least 1")
+        if unit == "d":
+            start = today - dt.timedelta(days=count - 1)
+        elif unit == "w":
+            start = _week_start(today) - dt.timedelta(weeks=count - 1)
+        else:
+            start = _month_start(today, count - 1)
+        return _checked(text, start, tomorrow)
+    if m := _EXPLICIT.match(text):
+        try:
+            first = dt.date.fromisoformat(m.group(1))
+            last = dt.date.fromisoformat(m.group(2))
+        except ValueError as exc:
+            raise GrammarError(f"{text!r}: {exc}") from None
+        if last < first:
+            raise GrammarError(f"{text!r}: the range ends before it starts")
+        if first > today:
+            raise GrammarError(f"{text!r}: the range starts in the future")
+        return _checked(text, first, min(last + dt.timedelta(days=1), tomorrow))
+    choices = [*RANGE_WORDS, "7d", "4w", "3m"]
+    raise GrammarError(
+        f"{text!r} is not a range (try 7d, 4w, 3m, this-month, last-week or"
+        " 2026-11-01..2026-11-15)",
+        did_you_mean(text, choices),
+    )
+
+
+def _checked(text: str, start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    if (end - start).days > MAX_DAYS:
+        raise GrammarError(f"{text!r} is longer than {MAX_DAYS} days")
+    return start, end

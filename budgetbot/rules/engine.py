@@ -1,0 +1,324 @@
+"""The rules engine: ``plan`` says which usage queries the rules need; ``evaluate`` turns the
+answers into findings. Both are pure functions of their inputs and ``now``.
+
+Queries are chosen so figures are as exact as IonQ allows: a budget period is read as the
+coarsest buckets that cover exactly the period so far (one monthly bucket for a month), since
+a group in a bucket's top 5 is known exactly. Rules that need the same data share one query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from budgetbot.ionq import GroupBy, Modality, UsageQuery
+from budgetbot.usage.model import ZERO, Bound, Measure, UsageSeries
+
+from . import forecast as fc
+from .findings import ALL_GROUPS, Figure, Finding
+from .models import Anomaly, Policy
+from .periods import Period, elapsed_share, period_bounds, period_label
+
+__all__ = ["Needs", "anomaly_needs", "evaluate", "plan", "policy_needs"]
+
+_PERIOD_MODALITY: dict[Period, Modality] = {
+    "day": Modality.DAILY,
+    "week": Modality.WEEKLY,
+    "month": Modality.MONTHLY,
+    "quarter": Modality.MONTHLY,
+    "year": Modality.MONTHLY,
+}
+#: Stands for every matching group IonQ never listed: its spend hides in the remainders.
+_UNSEEN = "\x00unseen"
+HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Needs:
+    """The queries one rule needs at ``now``."""
+
+    period: UsageQuery | None
+    rate: UsageQuery | None
+
+
+def _group_by(scope: str) -> GroupBy:
+    # Organization totals are exact in any grouping; share the project query.
+    return GroupBy.USER if scope == "user" else GroupBy.PROJECT
+
+
+def policy_needs(policy: Policy, now: dt.datetime) -> Needs:
+    today = now.date()
+    start, end = period_bounds(policy.period, today)
+    group_by = _group_by(policy.scope)
+    period_q = UsageQuery(
+        group_by=group_by,
+        modality=_PERIOD_MODALITY[policy.period],
+        start=start,
+        end=min(end, today + dt.timedelta(days=1)),
+    )
+    rate_q = None
+    if policy.forecast_at:
+        rate_q = UsageQuery(
+            group_by=group_by,
+            modality=Modality.DAILY,
+            start=today - dt.timedelta(days=fc.RATE_DAYS),
+            end=today,
+        )
+    return Needs(period_q, rate_q)
+
+
+def anomaly_needs(anomaly: Anomaly, now: dt.datetime) -> Needs:
+    today = now.date()
+    # The last complete day and the window before it, all complete days.
+    return Needs(
+        None,
+        UsageQuery(
+            group_by=_group_by(anomaly.scope),
+            modality=Modality.DAILY,
+            start=today - dt.timedelta(days=anomaly.window_days + 1),
+            end=today,
+        ),
+    )
+
+
+def plan(
+    policies: Iterable[Policy], anomalies: Iterable[Anomaly], now: dt.datetime
+) -> list[UsageQuery]:
+    """The distinct queries the rules need, in a stable order."""
+    queries: dict[UsageQuery, None] = {}
+    needs = [policy_needs(p, now) for p in policies] + [anomaly_needs(a, now) for a in anomalies]
+    for need in needs:
+        for query in (need.period, need.rate):
+            if query is not None:
+                queries.setdefault(query, None)
+    return list(queries)
+
+
+# --- groups -----------------------------------------------------------------------------------
+
+
+def _matches(patterns: Sequence[str] | None, key: str, name: str) -> bool:
+    if patterns is None:
+        return True
+    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(key, p) for p in patterns)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One budget's subject: a single group, or several counted together."""
+
+    key: str
+    name: str
+    keys: tuple[str, ...] | None  # None: the whole organization (exact totals)
+
+
+def _targets(
+    scope: str, match: Sequence[str] | None, each: bool, series: Sequence[UsageSeries]
+) -> list[_Target]:
+    if scope == "organization":
+        return [_Target(ALL_GROUPS, "the organization", None)]
+    names: dict[str, str] = {}
+    for s in series:
+        for key in s.groups():
+            names.setdefault(key, s.name(key))
+    keys = [k for k, n in names.items() if _matches(match, k, n)]
+    if each:
+        return [_Target(k, names[k], (k,)) for k in sorted(keys, key=lambda k: names[k])]
+    plural = f"all {scope}s"
+    if match is None:
+        return [_Target(ALL_GROUPS, plural, None)]  # every group together is the org total
+    label = ", ".join(match)
+    # Groups IonQ never listed may match the globs too: their spend is bounded, not zero.
+    return [_Target(ALL_GROUPS, f"{scope}s matching {label}", (*keys, _UNSEEN))]
+
+
+def _figure(
+    series: UsageSeries, target: _Target, measure: Measure, start: dt.date, end: dt.date
+) -> Bound | None:
+    if target.keys is None:
+        total = series.total(measure, start, end)
+        return None if total is None else Bound(total, total)
+    return series.figure(target.keys, measure, start, end)
+
+
+# --- policies ---------------------------------------------------------------------------------
+
+
+def _fig(bound: Bound) -> Figure:
+    return Figure(low=bound.low, high=bound.high)
+
+
+def _percent(bound: Bound, budget: Decimal) -> Bound:
+    return Bound(bound.low * HUNDRED / budget, bound.high * HUNDRED / budget)
+
+
+def _evaluate_policy(
+    policy: Policy, data: Mapping[UsageQuery, UsageSeries], now: dt.datetime
+) -> list[Finding]:
+    needs = policy_needs(policy, now)
+    assert needs.period is not None
+    period_series = data[needs.period]
+    rate_series = data[needs.rate] if needs.rate is not None else None
+    measure = Measure(policy.budget.measure)
+    budget = policy.budget.amount
+    start, end = period_bounds(policy.period, now.date())
+    label = period_label(policy.period, start)
+    series_for_groups = [period_series] + ([rate_series] if rate_series else [])
+    findings: list[Finding] = []
+    for target in _targets(policy.scope, policy.match, policy.each, series_for_groups):
+        base = dict(
+            rule=policy.name,
+            rule_type="policy",
+            source=policy.source,
+            scope=policy.scope,
+            group_key=target.key,
+            group_name=target.name,
+            period=label,
+            period_start=start,
+            period_end=end,
+            measure=measure.value,
+            budget=budget,
+            description=policy.description,
+            channel=policy.channel,
+            mention=tuple(policy.mention),
+        )
+        spend = _figure(period_series, target, measure, needs.period.start, needs.period.end)
+        if spend is None:
+            findings.append(
+                Finding(
+                    **base,
+                    kind="no_usd",
+                    level=ZERO,
+                    certain=True,
+                    value=Figure(low=ZERO, high=ZERO),
+                )
+            )
+            continue
+        percent = _percent(spend, budget)
+        projection = rate = None
+        reaches = None
+        ready = fc.min_elapsed_days(start, end)
+        ready_now = ready is not None and fc.elapsed_days(start, now) >= ready
+        if rate_series is not None and ready_now and needs.rate is not None:
+            window = _figure(rate_series, target, measure, needs.rate.start, needs.rate.end)
+            if window is not None:
+                days = Decimal((needs.rate.end - needs.rate.start).days)
+                rate = Bound(window.low / days, window.high / days)
+                projection = fc.project(spend, rate, end, now)
+                reaches = fc.reaches_on(spend.low, rate.low, budget, end, now)
+        common = dict(
+            value=_fig(spend),
+            percent=_fig(percent),
+            forecast=_fig(projection) if projection else None,
+            daily_rate=_fig(rate) if rate else None,
+            rate_days=fc.RATE_DAYS if rate else None,
+            reaches_budget_on=reaches,
+        )
+        for level in policy.alert_at:
+            if percent.high >= level:
+                findings.append(
+                    Finding(
+                        **base, **common, kind="spend", level=level, certain=percent.low >= level
+                    )
+                )
+        if projection is not None:
+            projected = _percent(projection, budget)
+            for level in policy.forecast_at:
+                if projected.high >= level:
+                    findings.append(
+                        Finding(
+                            **base,
+                            **common,
+                            kind="forecast",
+                            level=level,
+                            certain=projected.low >= level,
+                        )
+                    )
+        if policy.pace_at and ready_now:
+            share = Decimal(str(elapsed_share(policy.period, now)))
+            if share > 0:
+                pace = Bound(percent.low / share, percent.high / share)
+                for level in policy.pace_at:
+                    if pace.high >= level:
+                        findings.append(
+                            Finding(
+                                **base,
+                                **common,
+                                kind="pace",
+                                level=level,
+                                certain=pace.low >= level,
+                                pace=_fig(pace),
+                            )
+                        )
+    return findings
+
+
+# --- anomalies --------------------------------------------------------------------------------
+
+
+def _evaluate_anomaly(
+    anomaly: Anomaly, data: Mapping[UsageQuery, UsageSeries], now: dt.datetime
+) -> list[Finding]:
+    needs = anomaly_needs(anomaly, now)
+    assert needs.rate is not None
+    series = data[needs.rate]
+    day = now.date() - dt.timedelta(days=1)
+    window_start = needs.rate.start
+    findings = []
+    for target in _targets(anomaly.scope, anomaly.match, True, [series]):
+        value = _figure(series, target, Measure.USD, day, day + dt.timedelta(days=1))
+        if value is None or value.low < anomaly.min_usd or value.low <= 0:
+            continue
+        baseline_highs = []
+        for offset in range((day - window_start).days):
+            d = window_start + dt.timedelta(days=offset)
+            past = _figure(series, target, Measure.USD, d, d + dt.timedelta(days=1))
+            if past is None:
+                break
+            baseline_highs.append(past.high)
+        if len(baseline_highs) < (day - window_start).days:
+            continue
+        median = Decimal(statistics.median(baseline_highs))
+        if value.low > anomaly.factor * median:
+            findings.append(
+                Finding(
+                    rule=anomaly.name,
+                    rule_type="anomaly",
+                    source=anomaly.source,
+                    kind="anomaly",
+                    scope=anomaly.scope,
+                    group_key=target.key,
+                    group_name=target.name,
+                    period=day.isoformat(),
+                    period_start=day,
+                    period_end=day + dt.timedelta(days=1),
+                    level=anomaly.factor,
+                    certain=True,
+                    measure="usd",
+                    value=_fig(value),
+                    baseline=median,
+                    day=day,
+                    channel=anomaly.channel,
+                    mention=tuple(anomaly.mention),
+                )
+            )
+    return findings
+
+
+def evaluate(
+    policies: Iterable[Policy],
+    anomalies: Iterable[Anomaly],
+    data: Mapping[UsageQuery, UsageSeries],
+    now: dt.datetime,
+) -> list[Finding]:
+    """Every finding of every rule at ``now``; ``data`` must hold the answers to ``plan``."""
+    findings: list[Finding] = []
+    for policy in policies:
+        findings.extend(_evaluate_policy(policy, data, now))
+    for anomaly in anomalies:
+        findings.extend(_evaluate_anomaly(anomaly, data, now))
+    return findings

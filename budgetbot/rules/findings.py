@@ -1,0 +1,84 @@
+"""What the engine finds: plain, serializable data (pure).
+
+A finding is about one rule, one group (or the rule's combined groups, key ``*``) and one period.
+``certain`` is False when IonQ's top-5 lists hide part of the figure and only its upper bound
+crosses the level: such a finding is shown in reports and ``check`` output, never presented as a
+breach.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["ALL_GROUPS", "Figure", "Finding", "FindingKind"]
+
+ALL_GROUPS = "*"
+
+FindingKind = Literal["spend", "forecast", "pace", "anomaly", "no_usd"]
+
+
+class Figure(BaseModel):
+    """A figure that is exact (``low == high``) or bounded."""
+
+    model_config = ConfigDict(frozen=True)
+
+    low: Decimal
+    high: Decimal
+
+    @property
+    def exact(self) -> bool:
+        return self.low == self.high
+
+
+class Finding(BaseModel):
+    """One thing the engine found about one rule, group and period."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    rule_type: Literal["policy", "anomaly"]
+    source: str
+    kind: FindingKind
+    scope: str
+    group_key: str
+    group_name: str
+    period: str
+    period_start: dt.date
+    period_end: dt.date
+    #: Percent of the budget (spend, forecast, pace) or the anomaly factor.
+    level: Decimal
+    certain: bool
+    measure: str
+    budget: Decimal | None = None
+    #: Used so far in the period (or, for anomalies, on the day).
+    value: Figure
+    #: Projected at the period's end (forecast findings and context for others).
+    forecast: Figure | None = None
+    #: Percent of the budget used, as a bound (low..high).
+    percent: Figure | None = None
+    #: Percent of the pro-rated budget (pace findings).
+    pace: Figure | None = None
+    #: The day the projection reaches the budget, if it does within the period.
+    reaches_budget_on: dt.date | None = None
+    #: The daily rate behind the forecast, and the days it was measured over.
+    daily_rate: Figure | None = None
+    rate_days: int | None = None
+    #: Anomalies: the baseline median and the day examined.
+    baseline: Decimal | None = None
+    day: dt.date | None = None
+    description: str | None = None
+    channel: str | None = None
+    mention: tuple[str, ...] = ()
+
+    @property
+    def thread_key(self) -> str:
+        """Alerts about the same rule, group and period share a Slack thread."""
+        return f"{self.rule}|{self.group_key}|{self.period}"
+
+    @property
+    def level_text(self) -> str:
+        return f"{self.level.normalize():f}"

@@ -1,0 +1,54 @@
+"""Settings from the environment and a ``.env`` file (DESIGN §4): the only reader of os.environ.
+
+Secrets are ``SecretStr``: their repr, str and any error mentioning them show ``**********``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from budgetbot.ionq import DEFAULT_BASE_URL
+
+__all__ = ["MissingSetting", "Settings"]
+
+
+class MissingSetting(Exception):
+    """A setting a command needs is not set; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """budgetbot's configuration. Every field mirrors the environment variable of its name."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    ionq_api_key: SecretStr | None = Field(None, description="IonQ API key (secret)")
+    ionq_org_id: str | None = Field(None, description="IonQ organization id")
+    ionq_base_url: str = Field(DEFAULT_BASE_URL, description="IonQ API base URL")
+    slack_bot_token: SecretStr | None = Field(None, description="Slack bot token xoxb-…")
+    slack_signing_secret: SecretStr | None = Field(None, description="Slack signing secret")
+    slack_app_token: SecretStr | None = Field(None, description="Slack app token for Socket Mode")
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
+    database_url: str = Field("sqlite:///budgetbot.db", description="State store URL")
+    budgetbot_policies: Path = Field(Path("policies"), description="Folder of policy files")
+    budgetbot_check_schedule: str = Field("*/15 * * * *", description="Cron of the check cycle")
+
+    def require_ionq(self) -> tuple[str, str, SecretStr]:
+        """Base URL, organization id and key for live data, or a MissingSetting naming the gap."""
+        missing = [
+            name
+            for name, value in (
+                ("IONQ_API_KEY", self.ionq_api_key),
+                ("IONQ_ORG_ID", self.ionq_org_id),
+            )
+            if not value
+        ]
+        if missing:
+            raise MissingSetting(
+                f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: live IonQ"
+                " data needs both (or run `budgetbot demo` to use the simulated organization)"
+            )
+        assert self.ionq_api_key is not None and self.ionq_org_id is not None
+        return self.ionq_base_url, self.ionq_org_id, self.ionq_api_key

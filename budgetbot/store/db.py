@@ -1,0 +1,283 @@
+"""Tables and queries of the state store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["SCHEMA_VERSION", "FiredLevel", "Store", "StoredNotification", "metadata"]
+
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "budgetbot_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+
+fired = sa.Table(
+    "fired_levels",
+    metadata,
+    sa.Column("rule", sa.String(64), primary_key=True),
+    sa.Column("group_key", sa.String(256), primary_key=True),
+    sa.Column("period", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("level", sa.String(32), primary_key=True),
+    sa.Column("fired_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+outbox = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dedup_key", sa.String(512), nullable=False, unique=True),
+    sa.Column("thread_key", sa.String(512), nullable=False, index=True),
+    sa.Column("channel", sa.String(128), nullable=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("sent_channel", sa.String(128), nullable=True),
+    sa.Column("ts", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class FiredLevel:
+    rule: str
+    group_key: str
+    period: str
+    kind: str
+    level: str
+
+
+@dataclass(frozen=True)
+class StoredNotification:
+    id: int
+    dedup_key: str
+    thread_key: str
+    channel: str | None
+    payload: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    ts: str | None
+    attempts: int
+    last_error: str | None
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+def _insert_ignoring_duplicates(
+    conn: Connection, table: sa.Table, rows: list[dict[str, object]]
+) -> int:
+    """Insert rows, skipping those whose unique key exists; returns how many were inserted."""
+    if not rows:
+        return 0
+    dialect = conn.dialect.name
+    stmt: sa.Insert
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing()
+    else:  # pragma: no cover - other databases: row by row
+        inserted = 0
+        for row in rows:
+            try:
+                with conn.begin_nested():
+                    conn.execute(table.insert().values(**row))
+                inserted += 1
+            except sa.exc.IntegrityError:
+                pass
+        return inserted
+    inserted = 0
+    for row in rows:
+        inserted += conn.execute(stmt.values(**row)).rowcount or 0
+    return inserted
+
+
+class Store:
+    """The state store behind ``DATABASE_URL``."""
+
+    def __init__(self, url: str | Engine) -> None:
+        self.engine = url if isinstance(url, Engine) else sa.create_engine(_driver_url(url))
+        self.upgrade()
+
+    @classmethod
+    def memory(cls) -> Store:
+        """A throwaway store (backtests, dry runs)."""
+        return cls(sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool))
+
+    def upgrade(self) -> None:
+        """Create missing tables and record the schema version."""
+        metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            _insert_ignoring_duplicates(
+                conn, meta, [{"key": "schema_version", "value": str(SCHEMA_VERSION)}]
+            )
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(meta.c.value).where(meta.c.key == "schema_version")
+            ).scalar_one()
+        return int(value)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- fired levels -------------------------------------------------------------------------
+
+    def fired_levels(self, periods: Iterable[str]) -> set[FiredLevel]:
+        """Every level recorded as fired in the given periods."""
+        wanted = sorted(set(periods))
+        if not wanted:
+            return set()
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(fired).where(fired.c.period.in_(wanted))).all()
+        return {FiredLevel(r.rule, r.group_key, r.period, r.kind, r.level) for r in rows}
+
+    def threads_started(self, thread_keys: Iterable[str]) -> set[str]:
+        """The thread keys that already have a notification."""
+        wanted = sorted(set(thread_keys))
+        if not wanted:
+            return set()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(outbox.c.thread_key).where(outbox.c.thread_key.in_(wanted)).distinct()
+            ).all()
+        return {r.thread_key for r in rows}
+
+    def record(
+        self,
+        levels: Sequence[FiredLevel],
+        notifications: Sequence[tuple[str, str, str | None, str]],
+        now: dt.datetime,
+    ) -> list[int]:
+        """In one transaction: mark levels fired and put notifications in the outbox.
+
+        ``notifications`` are ``(dedup_key, thread_key, channel, payload)``. Returns the ids of
+        the notifications this call added (one another process added first is skipped).
+        """
+        with self.engine.begin() as conn:
+            _insert_ignoring_duplicates(
+                conn,
+                fired,
+                [
+                    {
+                        "rule": f.rule,
+                        "group_key": f.group_key,
+                        "period": f.period,
+                        "kind": f.kind,
+                        "level": f.level,
+                        "fired_at": now,
+                    }
+                    for f in levels
+                ],
+            )
+            ids = []
+            for dedup_key, thread_key, channel, payload in notifications:
+                added = _insert_ignoring_duplicates(
+                    conn,
+                    outbox,
+                    [
+                        {
+                            "dedup_key": dedup_key,
+                            "thread_key": thread_key,
+                            "channel": channel,
+                            "payload": payload,
+                            "created_at": now,
+                            "attempts": 0,
+                        }
+                    ],
+                )
+                if added:
+                    ids.append(
+                        conn.execute(
+                            sa.select(outbox.c.id).where(outbox.c.dedup_key == dedup_key)
+                        ).scalar_one()
+                    )
+        return ids
+
+    # -- outbox -------------------------------------------------------------------------------
+
+    def _row(self, r: sa.Row[tuple[object, ...]]) -> StoredNotification:
+        m = r._mapping
+        return StoredNotification(
+            id=m["id"],
+            dedup_key=m["dedup_key"],
+            thread_key=m["thread_key"],
+            channel=m["channel"],
+            payload=m["payload"],
+            created_at=_utc(m["created_at"]),  # type: ignore[arg-type]
+            sent_at=_utc(m["sent_at"]),
+            ts=m["ts"],
+            attempts=m["attempts"],
+            last_error=m["last_error"],
+        )
+
+    def pending(self) -> list[StoredNotification]:
+        """Notifications recorded but not yet delivered, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id)
+            ).all()
+        return [self._row(r) for r in rows]
+
+    def notifications(self) -> list[StoredNotification]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(outbox).order_by(outbox.c.id)).all()
+        return [self._row(r) for r in rows]
+
+    def thread_root(self, thread_key: str) -> tuple[str, str] | None:
+        """(channel, ts) of the first delivered notification of a thread."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(outbox.c.sent_channel, outbox.c.ts)
+                .where(outbox.c.thread_key == thread_key, outbox.c.ts.is_not(None))
+                .order_by(outbox.c.id)
+                .limit(1)
+            ).first()
+        return None if row is None else (row.sent_channel, row.ts)
+
+    def mark_sent(self, id_: int, channel: str, ts: str, now: dt.datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == id_)
+                .values(
+                    sent_at=now,
+                    sent_channel=channel,
+                    ts=ts,
+                    attempts=outbox.c.attempts + 1,
+                    last_error=None,
+                )
+            )
+
+    def mark_failed(self, id_: int, error: str, now: dt.datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.id == id_)
+                .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
+            )
+
+
+def _driver_url(url: str) -> str:
+    # Users write postgresql://; psycopg 3 is the driver we ship.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url

@@ -1,0 +1,220 @@
+"""Usage as budgetbot reasons about it: per-group figures per time bucket, exact or bounded.
+
+IonQ lists only the top 5 groups of each bucket (DESIGN §2), so a group's figure is exact only
+where it is listed. Elsewhere the figure is a ``Bound``: at least what was listed, at most what the
+bucket's remainder (and, for money, the 5th-largest listed amount) leaves room for. Bucket totals
+are always exact. Pure data: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+__all__ = [
+    "US_PER_HOUR",
+    "ZERO",
+    "Bound",
+    "Bucket",
+    "Figures",
+    "Measure",
+    "UsageSeries",
+]
+
+ZERO = Decimal(0)
+US_PER_HOUR = Decimal(3_600_000_000)
+
+
+class Measure(StrEnum):
+    """What a budget counts."""
+
+    USD = "usd"
+    QPU_HOURS = "qpu_hours"
+    JOBS = "jobs"
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """A figure known exactly (``low == high``) or only to lie within ``[low, high]``."""
+
+    low: Decimal
+    high: Decimal
+
+    @classmethod
+    def exact_value(cls, value: Decimal) -> Bound:
+        return cls(value, value)
+
+    @property
+    def exact(self) -> bool:
+        return self.low == self.high
+
+    def __add__(self, other: Bound) -> Bound:
+        return Bound(self.low + other.low, self.high + other.high)
+
+    def scale(self, factor: Decimal) -> Bound:
+        return Bound(self.low * factor, self.high * factor)
+
+    def contains(self, value: Decimal) -> bool:
+        return self.low <= value <= self.high
+
+
+ZERO_BOUND = Bound(ZERO, ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Exact figures of a bucket or of a listed group within it.
+
+    ``usd`` is None when IonQ gave no USD figure (an amount in credits with no per-unit
+    breakdown); ``time_us`` and ``jobs`` are None when IonQ omitted them for a listed group.
+    """
+
+    usd: Decimal | None
+    time_us: Decimal | None
+    jobs: int | None
+
+    def get(self, measure: Measure) -> Decimal | None:
+        if measure is Measure.USD:
+            return self.usd
+        if measure is Measure.QPU_HOURS:
+            return None if self.time_us is None else self.time_us / US_PER_HOUR
+        return None if self.jobs is None else Decimal(self.jobs)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One IonQ time bucket ``[start, end)`` with exact totals and its listed (top-5) groups.
+
+    ``ranked_by_usd``: IonQ ranked the listed groups by a USD amount, so no unlisted group
+    spent more than the smallest listed one (when five are listed).
+    """
+
+    start: dt.date
+    end: dt.date
+    totals: Figures
+    listed: Mapping[str, Figures]
+    ranked_by_usd: bool = True
+
+    def remainder(self, measure: Measure) -> Decimal | None:
+        """What the bucket's total leaves after the listed groups: the "not itemized" part."""
+        total = self.totals.get(measure)
+        if total is None:
+            return None
+        known = sum((v for f in self.listed.values() if (v := f.get(measure)) is not None), ZERO)
+        return max(ZERO, total - known)
+
+    def cap(self, measure: Measure) -> Decimal | None:
+        """The most any group whose figure is not listed can have had in this bucket."""
+        rest = self.remainder(measure)
+        if rest is None:
+            return None
+        if measure is Measure.USD and self.ranked_by_usd and len(self.listed) >= 5:
+            smallest = min((f.usd for f in self.listed.values() if f.usd is not None), default=None)
+            if smallest is not None:
+                rest = min(rest, smallest)
+        return rest
+
+    def figure(self, key: str, measure: Measure) -> Bound | None:
+        """The group's figure in this bucket: exact when listed, else ``[0, cap]``."""
+        listed = self.listed.get(key)
+        if listed is not None:
+            value = listed.get(measure)
+            if value is not None:
+                return Bound(value, value)
+        cap = self.cap(measure)
+        return None if cap is None else Bound(ZERO, cap)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+
+@dataclass(frozen=True)
+class UsageSeries:
+    """All buckets of one answer, oldest first, with the names of every group seen."""
+
+    group_by: str
+    modality: str
+    start: dt.date
+    end: dt.date
+    buckets: tuple[Bucket, ...]
+    names: Mapping[str, str] = field(default_factory=dict)
+    #: IonQ's own grand total when it sent one (``amount_total`` in USD), else the bucket sum.
+    reported_usd_total: Decimal | None = None
+
+    def groups(self) -> list[str]:
+        """Every group key listed in any bucket, in first-seen order."""
+        seen: dict[str, None] = {}
+        for bucket in self.buckets:
+            for key in bucket.listed:
+                seen.setdefault(key, None)
+        return list(seen)
+
+    def name(self, key: str) -> str:
+        return self.names.get(key, key)
+
+    def within(self, start: dt.date, end: dt.date) -> list[Bucket]:
+        """The buckets that make up exactly ``[start, end)``.
+
+        Raises ``ValueError`` when the window does not fall on bucket boundaries: a partial
+        bucket cannot be split, and guessing would make figures wrong.
+        """
+        if start >= end:
+            return []
+        chosen = [b for b in self.buckets if b.start < end and b.end > start]
+        if start < self.start or end > self.end:
+            raise ValueError(f"{start}..{end} is outside {self.start}..{self.end}")
+        # Days with no bucket had no usage (IonQ may omit empty buckets); a bucket that straddles
+        # the window's edge cannot be split.
+        if any(b.start < start or b.end > end for b in chosen):
+            raise ValueError(f"{start}..{end} does not fall on bucket boundaries")
+        return chosen
+
+    def total(
+        self, measure: Measure, start: dt.date | None = None, end: dt.date | None = None
+    ) -> Decimal | None:
+        """Organization-wide figure over the window (always exact), None without a USD figure."""
+        out = ZERO
+        for bucket in self.within(start or self.start, end or self.end):
+            value = bucket.totals.get(measure)
+            if value is None:
+                return None
+            out += value
+        return out
+
+    def figure(
+        self,
+        keys: Iterable[str],
+        measure: Measure,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> Bound | None:
+        """The combined figure of ``keys`` over the window, exact or bounded.
+
+        Several unlisted groups in one bucket share that bucket's remainder, so their joint upper
+        bound is capped by the remainder rather than counted once per group.
+        """
+        wanted = list(dict.fromkeys(keys))
+        out = ZERO_BOUND
+        for bucket in self.within(start or self.start, end or self.end):
+            low = high = ZERO
+            unlisted = 0
+            for key in wanted:
+                listed = bucket.listed.get(key)
+                value = listed.get(measure) if listed else None
+                if value is not None:
+                    low += value
+                    high += value
+                else:
+                    unlisted += 1
+            if unlisted:
+                cap = bucket.cap(measure)
+                rest = bucket.remainder(measure)
+                if cap is None or rest is None:
+                    return None
+                high += min(rest, cap * unlisted)
+            out = out + Bound(low, high)
+        return out

@@ -1,0 +1,83 @@
+"""The report grammar shared by the slash command and `budgetbot report`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from budgetbot.reports.grammar import GrammarError, parse_command, parse_range
+
+TODAY = dt.date(2026, 11, 20)  # a Friday
+D = dt.date
+
+
+@pytest.mark.parametrize(
+    ("text", "modality", "expected"),
+    [
+        (None, "weekly", (D(2026, 10, 26), D(2026, 11, 21))),
+        (None, "daily", (D(2026, 11, 17), D(2026, 11, 21))),
+        (None, "monthly", (D(2026, 8, 1), D(2026, 11, 21))),
+        ("7d", "daily", (D(2026, 11, 14), D(2026, 11, 21))),
+        ("4w", "weekly", (D(2026, 10, 26), D(2026, 11, 21))),
+        ("3m", "monthly", (D(2026, 9, 1), D(2026, 11, 21))),
+        ("this-month", "weekly", (D(2026, 11, 1), D(2026, 11, 21))),
+        ("last-month", "weekly", (D(2026, 10, 1), D(2026, 11, 1))),
+        ("this-week", "daily", (D(2026, 11, 16), D(2026, 11, 21))),
+        ("last-week", "daily", (D(2026, 11, 9), D(2026, 11, 16))),
+        ("2026-11-01..2026-11-15", "daily", (D(2026, 11, 1), D(2026, 11, 16))),
+        ("2026-11-01..2027-01-15", "daily", (D(2026, 11, 1), D(2026, 11, 21))),
+    ],
+)
+def test_ranges(text, modality, expected):
+    assert parse_range(text, modality, TODAY) == expected
+
+
+def test_months_back_across_new_year():
+    assert parse_range("3m", "monthly", D(2026, 1, 10)) == (D(2025, 11, 1), D(2026, 1, 11))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0d",
+        "2026-11-15..2026-11-01",
+        "2026-13-01..2026-13-02",
+        "fortnight",
+        "2027-01-01..2027-01-02",
+        "999m",
+    ],
+)
+def test_bad_ranges(text):
+    with pytest.raises(GrammarError):
+        parse_range(text, "daily", TODAY)
+
+
+def test_commands_in_any_order_with_share():
+    cmd = parse_command("weekly  share 4w user")
+    assert cmd.kind == "report" and cmd.share
+    assert cmd.report is not None
+    assert (cmd.report.grouping, cmd.report.modality, cmd.report.range_text) == (
+        "user",
+        "weekly",
+        "4w",
+    )
+
+
+def test_defaults_and_other_kinds():
+    cmd = parse_command("")
+    assert cmd.report is not None and (cmd.report.grouping, cmd.report.modality) == (
+        "project",
+        "weekly",
+    )
+    assert parse_command("help").kind == "help"
+    assert parse_command("budgets").kind == "budgets"
+
+
+def test_typo_suggests_the_word():
+    with pytest.raises(GrammarError) as info:
+        parse_command("projekt weekly")
+    assert info.value.suggestion == "project"
+    with pytest.raises(GrammarError) as info:
+        parse_command("project weekyl")
+    assert info.value.suggestion == "weekly"

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from budgetbot.alerts.backtest import replay_times, run_backtest
+from budgetbot.alerts.console import ConsoleSink
+from budgetbot.alerts.cycle import CycleResult, run_check
+from budgetbot.alerts.decide import Reason
 from budgetbot.ionq import GroupBy, IonQClient, IonQError, Modality, UsageQuery
-from budgetbot.render.terminal import render_report
+from budgetbot.render.terminal import render_alert, render_report
 from budgetbot.reports.build import Report, build_report, report_query_grouping
 from budgetbot.reports.grammar import (
     GROUPINGS,
@@ -21,7 +27,10 @@ from budgetbot.reports.grammar import (
     did_you_mean,
     parse_range,
 )
+from budgetbot.rules import PolicyLoadError, PolicySet, format_errors, load_policies
+from budgetbot.rules.models import policy_json_schema
 from budgetbot.settings import MissingSetting, Settings
+from budgetbot.store import Store
 from budgetbot.usage import UsageDataError, UsageSource
 
 __all__ = ["main"]
@@ -208,26 +217,173 @@ def report(
         click.echo()
 
 
+def policies_option(f: Callable[..., T]) -> Callable[..., T]:
+    return click.option(
+        "--policies",
+        "policies_path",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Policy file or folder (default: BUDGETBOT_POLICIES, else ./policies).",
+    )(f)
+
+
+def _load(path: Path) -> PolicySet:
+    """Load policies or exit 1 with every error, one per line."""
+    try:
+        return load_policies(path)
+    except PolicyLoadError as exc:
+        click.echo(format_errors(exc.errors), err=True)
+        raise SystemExit(1) from None
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+def validate(path: Path | None) -> None:
+    """Check policy files; every error names its file, line and field.
+
+    PATH is a policy file or a folder of them (default: BUDGETBOT_POLICIES, else ./policies).
+    Exits 1 when any file has an error, listing all of them.
+
+    Example: budgetbot validate policies/
+    """
+    target = path or Settings().budgetbot_policies
+    rules = _load(target)
+    click.echo(
+        f"{target}: {len(rules.files)} file(s) OK: {len(rules.policies)} policies,"
+        f" {len(rules.anomalies)} anomaly watches, {len(rules.digests)} digests"
+    )
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the policy file format (for editors).
+
+    Example: budgetbot schema > policy.schema.json
+    """
+    click.echo(json.dumps(policy_json_schema(), indent=2))
+
+
+def _print_cycle(result: CycleResult, now: dt.datetime, *, dry_run: bool) -> None:
+    for d in result.decisions:
+        if dry_run and d.notify:
+            click.echo(
+                render_alert(d.finding, channel=d.finding.channel, threaded=False)
+                + f"    -> would notify: {d.reason.value}"
+            )
+        elif not d.notify and d.reason is Reason.UNCERTAIN:
+            click.echo(
+                f"  not notified ({d.reason.value}): {d.finding.rule} {d.finding.kind}"
+                f" {d.finding.level_text}% for {d.finding.group_name}",
+                err=True,
+            )
+    click.echo(
+        f"check at {now:%Y-%m-%dT%H:%MZ}: {result.queries} IonQ queries,"
+        f" {len(result.findings)} findings, {len(result.to_notify)} to notify"
+        + ("" if dry_run else f", {len(result.sent)} sent, {len(result.failed)} failed"),
+        err=True,
+    )
+
+
+@main.command()
+@now_option
+@policies_option
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; record nothing.")
+def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) -> None:
+    """Run one evaluation cycle: fetch usage, evaluate policies, send what is due.
+
+    A threshold fires once per policy, group, period and level; state is kept in DATABASE_URL
+    (default sqlite:///budgetbot.db). Without SLACK_BOT_TOKEN alerts print here. Exits 1 when
+    a notification could not be delivered (it stays queued for the next cycle).
+
+    Example: budgetbot check --dry-run --now 2026-11-20T12:00:00Z
+    """
+    at = _now(now)
+    settings = Settings()
+    rules = _load(policies_path or settings.budgetbot_policies)
+    with friendly_errors(), _client(settings) as client:
+        store = Store(settings.database_url)
+        result = run_check(
+            rules, UsageSource(client), store, ConsoleSink(sys.stdout), at, dry_run=dry_run
+        )
+    _print_cycle(result, at, dry_run=dry_run)
+    if result.failed:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    required=True,
+    help="First UTC day to replay.",
+)
+@click.option(
+    "--to",
+    "end",
+    type=click.DateTime(["%Y-%m-%d"]),
+    required=True,
+    help="Last UTC day to replay (included).",
+)
+@click.option(
+    "--step",
+    default="check",
+    show_default=True,
+    help="'check' (every BUDGETBOT_CHECK_SCHEDULE time) or 'daily' (each day's end).",
+)
+@policies_option
+def backtest(start: dt.datetime, end: dt.datetime, step: str, policies_path: Path | None) -> None:
+    """Replay history: which alerts would have fired, and when.
+
+    Evaluates the policies at every check time (or at the end of every day) between --from and
+    --to against IonQ's history, with throwaway state, and prints the timeline. IonQ reports past
+    days whole, so an alert that a live check would see late in a day may show at the day's
+    first step here.
+
+    Example: budgetbot backtest --from 2026-07-01 --to 2026-09-30 --step daily
+    """
+    settings = Settings()
+    rules = _load(policies_path or settings.budgetbot_policies)
+    try:
+        times = replay_times(start.date(), end.date(), step, settings.budgetbot_check_schedule)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    with friendly_errors(), _client(settings) as client:
+        timeline = run_backtest(rules, UsageSource(client), times)
+    for line in timeline.lines():
+        click.echo(line)
+    click.echo(f"{len(timeline.entries)} notifications over {len(times)} evaluations", err=True)
+
+
 @main.command()
 @now_option
 @click.option("--seed", default=7, show_default=True, help="Seed of the simulated organization.")
-def demo(now: dt.datetime | None, seed: int) -> None:
-    """Run budgetbot against a simulated IonQ organization, output in the terminal.
+@policies_option
+def demo(now: dt.datetime | None, seed: int, policies_path: Path | None) -> None:
+    """Run the whole pipeline against a simulated IonQ organization, output in the terminal.
 
-    Starts the simulator on a free loopback port, points the real IonQ client at it over HTTP
-    and prints what budgetbot would show. Needs no settings and no network.
+    Starts the simulator on a free loopback port, points the real IonQ client at it over HTTP,
+    prints a project-weekly report, then runs one check cycle of the example policies (from
+    ./policies, or the copies shipped with budgetbot) with throwaway state. Needs no settings
+    and no network.
 
     Example: budgetbot demo --now 2026-11-20T12:00:00Z
     """
-    from budgetbot.sim import SimOrg, SimServer
+    from budgetbot.sim import SimOrg, SimServer, example_policies
 
     at = _now(now)
+    path = policies_path or (Path("policies") if Path("policies").is_dir() else example_policies())
+    rules = _load(path)
     org = SimOrg(seed=seed)
     with (
         SimServer(org, now=at) as server,
         IonQClient(server.base_url, org.org_id, server.api_key) as client,
         friendly_errors(),
     ):
-        click.echo(f"Simulated IonQ organization {org.org_id!r} at {server.base_url}\n")
+        click.echo(f"Simulated IonQ organization {org.org_id!r} at {server.base_url}")
+        click.echo(f"Now: {at:%Y-%m-%d %H:%M} UTC; policies: {path}\n")
         source = UsageSource(client)
         click.echo(render_report(fetch_report(source, "project", "weekly", None, at)))
+        click.echo("Alerts due (one check cycle):\n")
+        result = run_check(rules, source, Store.memory(), ConsoleSink(sys.stdout), at)
+    _print_cycle(result, at, dry_run=False)

@@ -8,7 +8,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from budgetbot.rules.findings import Figure, Finding
 from budgetbot.rules.models import MEASURES
 
-__all__ = ["alert_headline", "alert_lines", "amount", "figure_text", "percent_text"]
+__all__ = [
+    "alert_headline",
+    "alert_lines",
+    "amount",
+    "figure_text",
+    "percent_text",
+    "period_words",
+    "subject",
+]
 
 
 def amount(value: Decimal, measure: str) -> str:
@@ -37,9 +45,36 @@ def _day(day: dt.date) -> str:
     return day.strftime("%b %d").replace(" 0", " ")
 
 
+def period_words(start: dt.date, end: dt.date) -> str:
+    """``November``, ``Q4 2026``, ``week of Nov 16``, ``Nov 20``, ``2026`` for a UTC period."""
+    days = (end - start).days
+    if days == 1:
+        return _day(start)
+    if days == 7:
+        return f"week of {_day(start)}"
+    if 28 <= days <= 31:
+        return start.strftime("%B")
+    if 89 <= days <= 92:
+        return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    return str(start.year)
+
+
+def subject(f: Finding) -> tuple[str, bool]:
+    """Who the finding is about, for the start of a sentence, and whether it is plural."""
+    if f.scope == "organization":
+        return "The organization", False
+    if f.plural:
+        if f.group_name.startswith("all "):
+            return f.group_name.capitalize(), True
+        return f"{f.scope.capitalize()}s {f.group_name}", True
+    return f.group_name, False
+
+
 def alert_headline(f: Finding) -> str:
     """One line, the notification text mobile clients show."""
-    who = f.group_name
+    who, plural = subject(f)
+    has, its = ("have", "their") if plural else ("has", "its")
+    period = period_words(f.period_start, f.period_end)
     if f.kind == "anomaly":
         assert f.baseline is not None
         return (
@@ -48,27 +83,27 @@ def alert_headline(f: Finding) -> str:
         )
     if f.kind == "no_usd":
         return (
-            f"{who}: IonQ reports {f.period} usage in credits without a USD breakdown, so the"
+            f"{who}: IonQ reports {period} usage in credits without a USD breakdown, so the"
             f" USD budget cannot be checked"
         )
     budget = amount(f.budget or Decimal(0), f.measure)
     if f.kind == "spend":
         assert f.percent is not None
         return (
-            f"{who} has used {percent_text(f.percent)} of its {f.period} budget"
+            f"{who} {has} used {percent_text(f.percent)} of {its} {period} budget"
             f" ({figure_text(f.value, f.measure)} of {budget})"
         )
     if f.kind == "forecast":
         assert f.forecast is not None
         return (
-            f"{who} is on course for {figure_text(f.forecast, f.measure)} by"
-            f" {_day(f.period_end - dt.timedelta(days=1))}, {f.level_text}% or more of its"
-            f" {f.period} budget of {budget}"
+            f"{who} {'are' if plural else 'is'} on course for {figure_text(f.forecast, f.measure)}"
+            f" by {_day(f.period_end - dt.timedelta(days=1))}, {f.level_text}% or more of {its}"
+            f" {period} budget of {budget}"
         )
     assert f.pace is not None
     return (
-        f"{who} is spending at {percent_text(f.pace)} of the pace its {f.period} budget of"
-        f" {budget} allows"
+        f"{who} {'are' if plural else 'is'} spending at {percent_text(f.pace)} of the pace"
+        f" {its} {period} budget of {budget} allows"
     )
 
 

@@ -61,7 +61,8 @@ def policy_needs(policy: Policy, now: dt.datetime) -> Needs:
         end=min(end, today + dt.timedelta(days=1)),
     )
     rate_q = None
-    if policy.forecast_at:
+    # The recent rate gives every alert its "at this pace" line, not only forecast levels.
+    if policy.period != "day":
         rate_q = UsageQuery(
             group_by=group_by,
             modality=Modality.DAILY,
@@ -114,6 +115,7 @@ class _Target:
     key: str
     name: str
     keys: tuple[str, ...] | None  # None: the whole organization (exact totals)
+    plural: bool = False
 
 
 def _targets(
@@ -130,10 +132,16 @@ def _targets(
         return [_Target(k, names[k], (k,)) for k in sorted(keys, key=lambda k: names[k])]
     plural = f"all {scope}s"
     if match is None:
-        return [_Target(ALL_GROUPS, plural, None)]  # every group together is the org total
+        return [_Target(ALL_GROUPS, plural, None, True)]  # every group together: the org total
     label = ", ".join(match)
-    # Groups IonQ never listed may match the globs too: their spend is bounded, not zero.
-    return [_Target(ALL_GROUPS, f"{scope}s matching {label}", (*keys, _UNSEEN))]
+    # A group IonQ never listed may match a glob, or be the one an exact name means: its spend
+    # hides in the remainders, so it is bounded, not zero.
+    unseen = any(
+        any(ch in p for ch in "*?[") or not any(p in (k, names[k]) for k in keys) for p in match
+    )
+    if not unseen and len(keys) == 1:
+        return [_Target(ALL_GROUPS, names[keys[0]], tuple(keys))]
+    return [_Target(ALL_GROUPS, label, (*keys, _UNSEEN) if unseen else tuple(keys), True)]
 
 
 def _figure(
@@ -177,6 +185,7 @@ def _evaluate_policy(
             scope=policy.scope,
             group_key=target.key,
             group_name=target.name,
+            plural=target.plural,
             period=label,
             period_start=start,
             period_end=end,
@@ -302,6 +311,7 @@ def _evaluate_anomaly(
                     value=_fig(value),
                     baseline=median,
                     day=day,
+                    description=anomaly.description,
                     channel=anomaly.channel,
                     mention=tuple(anomaly.mention),
                 )

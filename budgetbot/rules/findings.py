@@ -46,6 +46,8 @@ class Finding(BaseModel):
     scope: str
     group_key: str
     group_name: str
+    #: Several groups counted together ("Projects A, B have used …").
+    plural: bool = False
     period: str
     period_start: dt.date
     period_end: dt.date

@@ -355,6 +355,8 @@ class Anomaly(PolicyItem):
     """A day whose spend is far above the group's trailing baseline."""
 
     name: Name
+    description: str | None = None
+    """What the watch is for, shown in alerts."""
     scope: Scope
     """What is watched: projects, users or the whole organization."""
     match: Globs = None

@@ -6,6 +6,7 @@ figures; ``SimServer`` serves it over HTTP with fault injection. ``python -m bud
 the server in the foreground.
 """
 
+from budgetbot.sim.examples import example_policies
 from budgetbot.sim.model import GroupTotals, Job, Project, SimOrg, User, to_json
 from budgetbot.sim.server import RecordedRequest, SimServer
 
@@ -17,5 +18,6 @@ __all__ = [
     "SimOrg",
     "SimServer",
     "User",
+    "example_policies",
     "to_json",
 ]

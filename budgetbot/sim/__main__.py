@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 from collections.abc import Sequence
@@ -71,8 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"IONQ_ORG_ID={org.org_id}")
     now = "real clock" if args.now is None else args.now.isoformat()
     print(f"simulated now: {now}; press Ctrl-C to stop", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopped.set())
     try:
-        threading.Event().wait()
+        stopped.wait()
     except KeyboardInterrupt:
         pass
     finally:

@@ -81,114 +81,35 @@ class _ProjectSpec:
     job_kinds: tuple[str, ...]
 
 
+# fmt: off
 _PROJECTS: Final[tuple[_ProjectSpec, ...]] = (
-    _ProjectSpec(
-        "Quantum Chem",
-        2000,
-        200,
-        3200,
-        1.0,
-        1.0,
-        False,
-        ("VQE H2O bond scan", "UCCSD LiH", "QPE FeMoco toy", "ADAPT-VQE N2"),
-    ),
-    _ProjectSpec(
-        "Lattice QCD",
-        1500,
-        250,
-        2800,
-        1.0,
-        1.0,
-        False,
-        ("Schwinger model trotter", "SU(2) plaquette", "String breaking"),
-    ),
-    _ProjectSpec(
-        "Portfolio Opt",
-        1100,
-        120,
-        6500,
-        1.0,
-        0.9,
-        False,
-        ("QAOA p=3 portfolio", "Risk parity QUBO", "Markowitz sweep"),
-    ),
-    _ProjectSpec(
-        "Materials Discovery",
-        850,
-        150,
-        4200,
-        1.0,
-        0.8,
-        False,
-        ("Hubbard 2x2", "Battery cathode VQE", "Spin chain dynamics"),
-    ),
-    _ProjectSpec(
-        "QML Benchmarks",
-        650,
-        80,
-        9000,
-        1.0,
-        0.7,
-        False,
-        ("QSVM kernel", "QCNN MNIST-4", "Data re-uploading"),
-    ),
-    _ProjectSpec(
-        "Error Mitigation R&D",
-        480,
-        60,
-        10500,
-        1.0,
-        0.6,
-        False,
-        ("ZNE calibration", "Debias sweep", "PEC noise model"),
-    ),
-    _ProjectSpec(
-        "Logistics Routing",
-        380,
-        100,
-        7000,
-        0.95,
-        0.5,
-        False,
-        ("VRP QAOA", "Depot scheduling", "TSP-8 Grover"),
-    ),
-    _ProjectSpec(
-        "Drug Binding", 300, 150, 3800, 0.9, 0.4, False, ("Ligand pocket VQE", "Protein fold toy")
-    ),
-    _ProjectSpec(
-        "Compiler Research",
-        95,
-        30,
-        11000,
-        0.7,
-        0.25,
-        True,
-        ("Native gate bench", "Routing regression"),
-    ),
-    _ProjectSpec(
-        "Teaching Lab",
-        80,
-        12,
-        12000,
-        0.75,
-        0.15,
-        True,
-        ("Bell pair demo", "Deutsch-Jozsa lab", "Teleportation lab"),
-    ),
-    _ProjectSpec(
-        "Sensor Calibration", 70, 20, 9500, 0.6, 0.3, True, ("Ramsey fringe", "Drift check")
-    ),
-    _ProjectSpec(
-        "Intern Sandbox",
-        60,
-        9,
-        12000,
-        0.55,
-        0.1,
-        True,
-        ("Hello qubit", "GHZ-5 try", "Random circuit"),
-    ),
+    #            name                    $/day  $/job  µs/$   p(wd) p(we) quiet
+    _ProjectSpec("Quantum Chem",         2000,  200,   3200,  1.0,  1.0,  False,
+                 ("VQE H2O bond scan", "UCCSD LiH", "QPE FeMoco toy", "ADAPT-VQE N2")),
+    _ProjectSpec("Lattice QCD",          1500,  250,   2800,  1.0,  1.0,  False,
+                 ("Schwinger model trotter", "SU(2) plaquette", "String breaking")),
+    _ProjectSpec("Portfolio Opt",        1100,  120,   6500,  1.0,  0.9,  False,
+                 ("QAOA p=3 portfolio", "Risk parity QUBO", "Markowitz sweep")),
+    _ProjectSpec("Materials Discovery",   850,  150,   4200,  1.0,  0.8,  False,
+                 ("Hubbard 2x2", "Battery cathode VQE", "Spin chain dynamics")),
+    _ProjectSpec("QML Benchmarks",        650,   80,   9000,  1.0,  0.7,  False,
+                 ("QSVM kernel", "QCNN MNIST-4", "Data re-uploading")),
+    _ProjectSpec("Error Mitigation R&D",  480,   60,  10500,  1.0,  0.6,  False,
+                 ("ZNE calibration", "Debias sweep", "PEC noise model")),
+    _ProjectSpec("Logistics Routing",     380,  100,   7000,  0.95, 0.5,  False,
+                 ("VRP QAOA", "Depot scheduling", "TSP-8 Grover")),
+    _ProjectSpec("Drug Binding",          300,  150,   3800,  0.9,  0.4,  False,
+                 ("Ligand pocket VQE", "Protein fold toy")),
+    _ProjectSpec("Compiler Research",      95,   30,  11000,  0.7,  0.25, True,
+                 ("Native gate bench", "Routing regression")),
+    _ProjectSpec("Teaching Lab",           80,   12,  12000,  0.75, 0.15, True,
+                 ("Bell pair demo", "Deutsch-Jozsa lab", "Teleportation lab")),
+    _ProjectSpec("Sensor Calibration",     70,   20,   9500,  0.6,  0.3,  True,
+                 ("Ramsey fringe", "Drift check")),
+    _ProjectSpec("Intern Sandbox",         60,    9,  12000,  0.55, 0.1,  True,
+                 ("Hello qubit", "GHZ-5 try", "Random circuit")),
 )
+# fmt: on
 
 # (name, {project name: how much of their work goes there})
 _USERS: Final[tuple[tuple[str, Mapping[str, float]], ...]] = (
@@ -219,7 +140,7 @@ _SPIKE_PROBABILITY: Final = 0.05  # per day, org-wide: ~1.5 spikes a month
 _SPIKE_MIN, _SPIKE_MAX = 4.0, 8.0
 _SPIKE_MAX_DAILY_USD: Final = 900.0  # only mid-sized and quiet projects spike
 _MIN_JOB_CENTS: Final = 100
-_DEFAULT_CACHE_DAYS: Final = 2048
+_DEFAULT_CACHE_DAYS: Final = 800  # a little over two years of history, ~15 MB
 
 
 # --- public data -----------------------------------------------------------------------------
@@ -369,8 +290,8 @@ class SimOrg:
             return cached
         jobs = self._generate_day(day)
         with self._lock:
-            if len(self._cache) >= self._cache_days:
-                self._cache.clear()
+            while len(self._cache) >= self._cache_days:
+                del self._cache[next(iter(self._cache))]  # the oldest generated day
             self._cache[day] = jobs
         return jobs
 
@@ -416,6 +337,7 @@ class SimOrg:
         introduced in September 2026 (``amount_totals``, ``amount_unit``, ``amounts``).
         """
         group_by = _check_group_by(group_by)
+        modality = _check_modality(modality)
         limit = _as_utc(until)
         buckets: list[dict[str, Any]] = []
         amount_total, time_total, count_total = _ZERO, _ZERO, 0
@@ -559,8 +481,7 @@ def bucket_bounds(modality: Modality, start: date, end: date) -> list[tuple[date
     Daily buckets are days, weekly ones ISO weeks (Monday first), monthly ones calendar months;
     the first and last are clipped to the range.
     """
-    if modality not in MODALITIES:
-        raise ValueError(f"modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
+    modality = _check_modality(modality)
     if start >= end:
         raise ValueError(f"start ({start}) must be before end ({end})")
     out: list[tuple[date, date]] = []
@@ -662,6 +583,16 @@ def _check_group_by(group_by: str) -> GroupBy:
     if group_by == "job":
         return "job"
     raise ValueError(f"group_by must be one of {', '.join(GROUP_BYS)}, not {group_by!r}")
+
+
+def _check_modality(modality: str) -> Modality:
+    if modality == "daily":
+        return "daily"
+    if modality == "weekly":
+        return "weekly"
+    if modality == "monthly":
+        return "monthly"
+    raise ValueError(f"modality must be one of {', '.join(MODALITIES)}, not {modality!r}")
 
 
 def _days(start: date, end: date) -> Iterable[date]:

@@ -503,6 +503,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stalls
     server_version = "IonQ-sim/0.4"
     sys_version = ""
     server: _HTTPServer

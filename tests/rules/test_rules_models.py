@@ -235,7 +235,8 @@ def test_json_schema() -> None:
     assert defs["Policy"]["additionalProperties"] is False
     assert set(defs["Budget"]["properties"]) == {"usd", "qpu_hours", "jobs"}
     assert set(defs["Anomaly"]["properties"]) == {
-        "name", "scope", "match", "window", "factor", "min_usd", "channel", "mention",
+        "name", "description", "scope", "match", "window", "factor", "min_usd",
+        "channel", "mention",
     }  # fmt: skip
     assert set(defs["Digest"]["properties"]) == {
         "name", "schedule", "timezone", "period", "channel", "top",

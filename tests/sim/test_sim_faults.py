@@ -15,8 +15,12 @@ import pytest
 from budgetbot.sim import SimOrg, SimServer
 
 Get = Callable[..., httpx.Response]
-WEEK = {"start_date": "2026-11-09", "end_date": "2026-11-16", "group_by": "project",
-        "modality": "daily"}
+WEEK = {
+    "start_date": "2026-11-09",
+    "end_date": "2026-11-16",
+    "group_by": "project",
+    "modality": "daily",
+}
 
 
 def parsed(response: httpx.Response) -> Any:
@@ -67,10 +71,11 @@ def test_server_errors_have_ionq_style_bodies(
 
 
 def test_custom_error_body(sim_server: SimServer, sim_usage: Get) -> None:
-    sim_server.fail(502, body="<html>bad gateway</html>", retry_after="Wed, 21 Oct 2026 07:28:00 GMT")
+    when = "Wed, 21 Oct 2026 07:28:00 GMT"
+    sim_server.fail(502, body="<html>bad gateway</html>", retry_after=when)
     r = sim_usage(**WEEK)
     assert (r.status_code, r.text) == (502, "<html>bad gateway</html>")
-    assert r.headers["retry-after"] == "Wed, 21 Oct 2026 07:28:00 GMT"
+    assert r.headers["retry-after"] == when
 
 
 def test_faults_apply_in_order_of_injection(sim_server: SimServer, sim_usage: Get) -> None:
@@ -127,8 +132,14 @@ def test_malformed(sim_server: SimServer, sim_usage: Get) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["usage_data.0.amount", "usage_data.1.group_usages.0.group_id", "amount_total",
-     "usage_data.0.group_usages", "usage_data.6.from", "usage_data"],
+    [
+        "usage_data.0.amount",
+        "usage_data.1.group_usages.0.group_id",
+        "amount_total",
+        "usage_data.0.group_usages",
+        "usage_data.6.from",
+        "usage_data",
+    ],
 )
 def test_drop_field(sim_server: SimServer, sim_usage: Get, path: str) -> None:
     full = parsed(sim_usage(**WEEK))
@@ -181,7 +192,11 @@ def test_latency_delays_every_request(
     sim_server: SimServer, sim_usage: Get, sim_http: httpx.Client
 ) -> None:
     sim_server.latency = 0.15
-    for call in (lambda: sim_usage(**WEEK), lambda: sim_http.get("/whoami")):
+    calls: list[Callable[[], httpx.Response]] = [
+        lambda: sim_usage(**WEEK),
+        lambda: sim_http.get("/whoami"),
+    ]
+    for call in calls:
         started = time.monotonic()
         assert call().status_code == 200
         assert time.monotonic() - started >= 0.15

@@ -36,6 +36,8 @@ class Outgoing:
     """A notification on its way out: what to say, where, and which thread it belongs to."""
 
     id: int
+    #: Unique per (rule, group, period, kind, level): carried in Slack message metadata.
+    dedup_key: str
     finding: Finding
     reason: Reason
     channel: str | None
@@ -119,7 +121,9 @@ def deliver_pending(
     failed: list[tuple[Outgoing, str]] = []
     for row in store.pending():
         finding, reason = _from_payload(row.payload)
-        note = Outgoing(row.id, finding, reason, row.channel, store.thread_root(row.thread_key))
+        note = Outgoing(
+            row.id, row.dedup_key, finding, reason, row.channel, store.thread_root(row.thread_key)
+        )
         try:
             channel, ts = sink.send(note)
         except DeliveryError as exc:

@@ -19,11 +19,11 @@ from budgetbot.ionq import GroupBy, Modality, UsageQuery
 from budgetbot.usage.model import ZERO, Bound, Measure, UsageSeries
 
 from . import forecast as fc
-from .findings import ALL_GROUPS, Figure, Finding
+from .findings import ALL_GROUPS, Burn, Figure, Finding, FindingKind
 from .models import Anomaly, Policy
 from .periods import Period, elapsed_share, period_bounds, period_label
 
-__all__ = ["Needs", "anomaly_needs", "evaluate", "plan", "policy_needs"]
+__all__ = ["Needs", "anomaly_needs", "burns", "evaluate", "plan", "policy_needs"]
 
 _PERIOD_MODALITY: dict[Period, Modality] = {
     "day": Modality.DAILY,
@@ -164,9 +164,7 @@ def _percent(bound: Bound, budget: Decimal) -> Bound:
     return Bound(bound.low * HUNDRED / budget, bound.high * HUNDRED / budget)
 
 
-def _evaluate_policy(
-    policy: Policy, data: Mapping[UsageQuery, UsageSeries], now: dt.datetime
-) -> list[Finding]:
+def _burns(policy: Policy, data: Mapping[UsageQuery, UsageSeries], now: dt.datetime) -> list[Burn]:
     needs = policy_needs(policy, now)
     assert needs.period is not None
     period_series = data[needs.period]
@@ -174,96 +172,85 @@ def _evaluate_policy(
     measure = Measure(policy.budget.measure)
     budget = policy.budget.amount
     start, end = period_bounds(policy.period, now.date())
-    label = period_label(policy.period, start)
     series_for_groups = [period_series] + ([rate_series] if rate_series else [])
-    findings: list[Finding] = []
+    ready = fc.min_elapsed_days(start, end)
+    ready_now = ready is not None and fc.elapsed_days(start, now) >= ready
+    share = Decimal(str(elapsed_share(policy.period, now)))
+    burns = []
     for target in _targets(policy.scope, policy.match, policy.each, series_for_groups):
-        base = dict(
+        base = Burn(
             rule=policy.name,
-            rule_type="policy",
             source=policy.source,
             scope=policy.scope,
             group_key=target.key,
             group_name=target.name,
             plural=target.plural,
-            period=label,
+            period=period_label(policy.period, start),
             period_start=start,
             period_end=end,
             measure=measure.value,
             budget=budget,
+            value=Figure(low=ZERO, high=ZERO),
             description=policy.description,
             channel=policy.channel,
             mention=tuple(policy.mention),
         )
         spend = _figure(period_series, target, measure, needs.period.start, needs.period.end)
         if spend is None:
-            findings.append(
-                Finding(
-                    **base,
-                    kind="no_usd",
-                    level=ZERO,
-                    certain=True,
-                    value=Figure(low=ZERO, high=ZERO),
-                )
-            )
+            burns.append(base.model_copy(update={"measurable": False}))
             continue
         percent = _percent(spend, budget)
-        projection = rate = None
-        reaches = None
-        ready = fc.min_elapsed_days(start, end)
-        ready_now = ready is not None and fc.elapsed_days(start, now) >= ready
+        update: dict[str, object] = {"value": _fig(spend), "percent": _fig(percent)}
+        if ready_now and share > 0:
+            update["pace"] = _fig(Bound(percent.low / share, percent.high / share))
         if rate_series is not None and ready_now and needs.rate is not None:
             window = _figure(rate_series, target, measure, needs.rate.start, needs.rate.end)
             if window is not None:
                 days = Decimal((needs.rate.end - needs.rate.start).days)
                 rate = Bound(window.low / days, window.high / days)
-                projection = fc.project(spend, rate, end, now)
-                reaches = fc.reaches_on(spend.low, rate.low, budget, end, now)
-        common = dict(
-            value=_fig(spend),
-            percent=_fig(percent),
-            forecast=_fig(projection) if projection else None,
-            daily_rate=_fig(rate) if rate else None,
-            rate_days=fc.RATE_DAYS if rate else None,
-            reaches_budget_on=reaches,
-        )
-        for level in policy.alert_at:
-            if percent.high >= level:
-                findings.append(
-                    Finding(
-                        **base, **common, kind="spend", level=level, certain=percent.low >= level
-                    )
+                update["daily_rate"] = _fig(rate)
+                update["rate_days"] = fc.RATE_DAYS
+                update["forecast"] = _fig(fc.project(spend, rate, end, now))
+                update["reaches_budget_on"] = fc.reaches_on(spend.low, rate.low, budget, end, now)
+        burns.append(base.model_copy(update=update))
+    return burns
+
+
+def burns(
+    policies: Iterable[Policy], data: Mapping[UsageQuery, UsageSeries], now: dt.datetime
+) -> list[Burn]:
+    """Every budget's standing at ``now`` (for digests, ``/ionq-usage budgets``, App Home)."""
+    return [b for policy in policies for b in _burns(policy, data, now)]
+
+
+def _levels(burn: Burn, policy: Policy) -> list[Finding]:
+    """The levels a burn crosses, or possibly crosses (when only its upper bound does)."""
+    if not burn.measurable:
+        return [Finding(**dict(burn), kind="no_usd", level=ZERO, certain=True)]
+    checks: list[tuple[FindingKind, Figure | None, Sequence[Decimal]]] = [
+        ("spend", burn.percent, policy.alert_at),
+        ("pace", burn.pace, policy.pace_at),
+    ]
+    if burn.forecast is not None and burn.budget:
+        assert burn.budget is not None
+        projected = _fig(_percent(Bound(burn.forecast.low, burn.forecast.high), burn.budget))
+        checks.insert(1, ("forecast", projected, policy.forecast_at))
+    found = []
+    for kind, figure, levels in checks:
+        if figure is None:
+            continue
+        for level in levels:
+            if figure.high >= level:
+                found.append(
+                    Finding(**dict(burn), kind=kind, level=level, certain=figure.low >= level)
                 )
-        if projection is not None:
-            projected = _percent(projection, budget)
-            for level in policy.forecast_at:
-                if projected.high >= level:
-                    findings.append(
-                        Finding(
-                            **base,
-                            **common,
-                            kind="forecast",
-                            level=level,
-                            certain=projected.low >= level,
-                        )
-                    )
-        if policy.pace_at and ready_now:
-            share = Decimal(str(elapsed_share(policy.period, now)))
-            if share > 0:
-                pace = Bound(percent.low / share, percent.high / share)
-                for level in policy.pace_at:
-                    if pace.high >= level:
-                        findings.append(
-                            Finding(
-                                **base,
-                                **common,
-                                kind="pace",
-                                level=level,
-                                certain=pace.low >= level,
-                                pace=_fig(pace),
-                            )
-                        )
-    return findings
+    return found
+
+
+def _evaluate_policy(
+    policy: Policy, data: Mapping[UsageQuery, UsageSeries], now: dt.datetime
+) -> list[Finding]:
+    return [f for burn in _burns(policy, data, now) for f in _levels(burn, policy)]
 
 
 # --- anomalies --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ALL_GROUPS", "Figure", "Finding", "FindingKind"]
+__all__ = ["ALL_GROUPS", "Burn", "Figure", "Finding", "FindingKind"]
 
 ALL_GROUPS = "*"
 
@@ -34,15 +34,14 @@ class Figure(BaseModel):
         return self.low == self.high
 
 
-class Finding(BaseModel):
-    """One thing the engine found about one rule, group and period."""
+class Burn(BaseModel):
+    """Where one budget stands in its current period: used so far, pace and projection."""
 
     model_config = ConfigDict(frozen=True)
 
     rule: str
-    rule_type: Literal["policy", "anomaly"]
-    source: str
-    kind: FindingKind
+    rule_type: Literal["policy", "anomaly"] = "policy"
+    source: str = ""
     scope: str
     group_key: str
     group_name: str
@@ -51,30 +50,38 @@ class Finding(BaseModel):
     period: str
     period_start: dt.date
     period_end: dt.date
-    #: Percent of the budget (spend, forecast, pace) or the anomaly factor.
-    level: Decimal
-    certain: bool
     measure: str
     budget: Decimal | None = None
-    #: Used so far in the period (or, for anomalies, on the day).
+    #: Used so far in the period (or, for anomalies, on the day); None: no USD figure exists.
     value: Figure
-    #: Projected at the period's end (forecast findings and context for others).
+    #: Projected at the period's end.
     forecast: Figure | None = None
     #: Percent of the budget used, as a bound (low..high).
     percent: Figure | None = None
-    #: Percent of the pro-rated budget (pace findings).
+    #: Percent of the pro-rated budget (budget x elapsed share of the period).
     pace: Figure | None = None
     #: The day the projection reaches the budget, if it does within the period.
     reaches_budget_on: dt.date | None = None
     #: The daily rate behind the forecast, and the days it was measured over.
     daily_rate: Figure | None = None
     rate_days: int | None = None
-    #: Anomalies: the baseline median and the day examined.
-    baseline: Decimal | None = None
-    day: dt.date | None = None
     description: str | None = None
     channel: str | None = None
     mention: tuple[str, ...] = ()
+    #: False when IonQ gave no USD figure for a USD budget (credits without a breakdown).
+    measurable: bool = True
+
+
+class Finding(Burn):
+    """One thing the engine found about one rule, group and period."""
+
+    kind: FindingKind
+    #: Percent of the budget (spend, forecast, pace) or the anomaly factor.
+    level: Decimal
+    certain: bool
+    #: Anomalies: the baseline median and the day examined.
+    baseline: Decimal | None = None
+    day: dt.date | None = None
 
     @property
     def thread_key(self) -> str:

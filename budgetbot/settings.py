@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///budgetbot.db", description="State store URL")
     budgetbot_policies: Path = Field(Path("policies"), description="Folder of policy files")
     budgetbot_check_schedule: str = Field("*/15 * * * *", description="Cron of the check cycle")
+    budgetbot_default_channel: str | None = Field(
+        None, description="Slack channel for rules without `channel:`"
+    )
 
     def require_ionq(self) -> tuple[str, str, SecretStr]:
         """Base URL, organization id and key for live data, or a MissingSetting naming the gap."""

@@ -13,7 +13,7 @@ from budgetbot.rules.loader import PolicySet
 from budgetbot.store.db import Store
 from budgetbot.usage.source import UsageSource
 
-from .cycle import Outgoing, run_check
+from .cycle import Outgoing, OutgoingDigest, run_check
 
 __all__ = ["Timeline", "replay_times", "run_backtest"]
 
@@ -63,6 +63,9 @@ class _Collect:
 
     def send(self, note: Outgoing) -> tuple[str, str]:
         self.sent.append(note)
+        return note.channel or "backtest", f"backtest-{note.id}"
+
+    def send_digest(self, note: OutgoingDigest) -> tuple[str, str]:
         return note.channel or "backtest", f"backtest-{note.id}"
 
 

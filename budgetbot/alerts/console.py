@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from budgetbot.render.digest import digest_text
 from budgetbot.render.terminal import render_alert
 
-from .cycle import Outgoing
+from .cycle import Outgoing, OutgoingDigest
 
 __all__ = ["ConsoleSink"]
 
@@ -21,5 +22,11 @@ class ConsoleSink:
         self.stream.write(
             render_alert(note.finding, channel=note.channel, threaded=note.thread is not None)
         )
+        self.stream.flush()
+        return note.channel or "console", f"console-{note.id}"
+
+    def send_digest(self, note: OutgoingDigest) -> tuple[str, str]:
+        self.stream.write(f"[{note.channel or '(default channel)'}] DIGEST\n")
+        self.stream.write(digest_text(note.digest))
         self.stream.flush()
         return note.channel or "console", f"console-{note.id}"

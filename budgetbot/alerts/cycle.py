@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from budgetbot.reports.digest import DigestReport
 from budgetbot.rules.engine import evaluate, plan
 from budgetbot.rules.findings import Finding
 from budgetbot.rules.loader import PolicySet
@@ -22,7 +23,16 @@ from budgetbot.usage.source import UsageSource
 
 from .decide import Decision, Reason, decide, fired_key
 
-__all__ = ["CycleResult", "DeliveryError", "Outgoing", "Sink", "deliver_pending", "run_check"]
+__all__ = [
+    "CycleResult",
+    "DeliveryError",
+    "Outgoing",
+    "OutgoingDigest",
+    "Sink",
+    "deliver_pending",
+    "enqueue_digest",
+    "run_check",
+]
 
 log = logging.getLogger("budgetbot.cycle")
 
@@ -45,10 +55,22 @@ class Outgoing:
     thread: tuple[str, str] | None
 
 
+@dataclass(frozen=True)
+class OutgoingDigest:
+    """A digest on its way out."""
+
+    id: int
+    dedup_key: str
+    digest: DigestReport
+    channel: str | None
+
+
 class Sink(Protocol):
     """Where notifications go (the terminal, Slack). Returns ``(channel, ts)`` or raises."""
 
     def send(self, note: Outgoing) -> tuple[str, str]: ...
+
+    def send_digest(self, note: OutgoingDigest) -> tuple[str, str]: ...
 
 
 @dataclass
@@ -56,8 +78,8 @@ class CycleResult:
     queries: int = 0
     findings: list[Finding] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
-    sent: list[Outgoing] = field(default_factory=list)
-    failed: list[tuple[Outgoing, str]] = field(default_factory=list)
+    sent: list[Outgoing | OutgoingDigest] = field(default_factory=list)
+    failed: list[tuple[Outgoing | OutgoingDigest, str]] = field(default_factory=list)
 
     @property
     def to_notify(self) -> list[Decision]:
@@ -66,13 +88,26 @@ class CycleResult:
 
 def _payload(decision: Decision) -> str:
     return json.dumps(
-        {"finding": decision.finding.model_dump(mode="json"), "reason": decision.reason.name}
+        {
+            "type": "alert",
+            "finding": decision.finding.model_dump(mode="json"),
+            "reason": decision.reason.name,
+        }
     )
 
 
-def _from_payload(text: str) -> tuple[Finding, Reason]:
-    doc = json.loads(text)
-    return Finding.model_validate(doc["finding"]), Reason[doc["reason"]]
+def enqueue_digest(
+    store: Store, digest: DigestReport, scheduled_for: dt.datetime, now: dt.datetime
+) -> int | None:
+    """Put a digest in the outbox once per (name, scheduled time); None if already there.
+
+    The unique key is what makes a digest post once even when two clock processes, or one
+    restarted after a crash, both find it due.
+    """
+    key = f"digest|{digest.name}|{scheduled_for.astimezone(dt.UTC).isoformat()}"
+    payload = json.dumps({"type": "digest", "digest": digest.model_dump(mode="json")})
+    ids = store.record([], [(key, key, digest.channel, payload)], now)
+    return ids[0] if ids else None
 
 
 def run_check(
@@ -115,17 +150,29 @@ def run_check(
 
 def deliver_pending(
     store: Store, sink: Sink, now: dt.datetime
-) -> tuple[list[Outgoing], list[tuple[Outgoing, str]]]:
+) -> tuple[list[Outgoing | OutgoingDigest], list[tuple[Outgoing | OutgoingDigest, str]]]:
     """Send every undelivered notification, oldest first; failures stay for the next cycle."""
-    sent: list[Outgoing] = []
-    failed: list[tuple[Outgoing, str]] = []
+    sent: list[Outgoing | OutgoingDigest] = []
+    failed: list[tuple[Outgoing | OutgoingDigest, str]] = []
     for row in store.pending():
-        finding, reason = _from_payload(row.payload)
-        note = Outgoing(
-            row.id, row.dedup_key, finding, reason, row.channel, store.thread_root(row.thread_key)
-        )
+        doc = json.loads(row.payload)
+        note: Outgoing | OutgoingDigest
         try:
-            channel, ts = sink.send(note)
+            if doc.get("type") == "digest":
+                note = OutgoingDigest(
+                    row.id, row.dedup_key, DigestReport.model_validate(doc["digest"]), row.channel
+                )
+                channel, ts = sink.send_digest(note)
+            else:
+                note = Outgoing(
+                    row.id,
+                    row.dedup_key,
+                    Finding.model_validate(doc["finding"]),
+                    Reason[doc["reason"]],
+                    row.channel,
+                    store.thread_root(row.thread_key),
+                )
+                channel, ts = sink.send(note)
         except DeliveryError as exc:
             log.warning("notification %s not delivered: %s", row.dedup_key, exc)
             store.mark_failed(row.id, str(exc), now)

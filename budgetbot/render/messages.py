@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from budgetbot.rules.findings import Figure, Finding
+from budgetbot.rules.findings import Burn, Figure, Finding
 from budgetbot.rules.models import MEASURES
 
 __all__ = [
@@ -38,7 +38,9 @@ def percent_text(value: Figure) -> str:
 
     if value.exact:
         return pct(value.low)
-    return f"at least {pct(value.low)}"
+    if value.low == 0:
+        return f"at most {pct(value.high)}"
+    return f"between {pct(value.low)} and {pct(value.high)}"
 
 
 def _day(day: dt.date) -> str:
@@ -59,7 +61,7 @@ def period_words(start: dt.date, end: dt.date) -> str:
     return str(start.year)
 
 
-def subject(f: Finding) -> tuple[str, bool]:
+def subject(f: Burn) -> tuple[str, bool]:
     """Who the finding is about, for the start of a sentence, and whether it is plural."""
     if f.scope == "organization":
         return "The organization", False

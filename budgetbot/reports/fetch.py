@@ -1,0 +1,71 @@
+"""Fetch what a report needs and build it: shared by the CLI, the slash command and digests.
+
+Orchestration only: the usage source does the I/O, the builders stay pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from budgetbot.ionq import GroupBy, Modality, UsageQuery
+from budgetbot.rules.engine import burns, plan
+from budgetbot.rules.findings import Burn
+from budgetbot.rules.loader import PolicySet
+from budgetbot.rules.models import Digest
+from budgetbot.usage.source import UsageSource
+
+from .build import Report, build_report, report_query_grouping
+from .digest import DigestReport, build_digest, digest_queries
+from .grammar import parse_range
+
+__all__ = ["fetch_burns", "fetch_digest", "fetch_report"]
+
+
+def fetch_report(
+    source: UsageSource,
+    grouping: str,
+    modality: str,
+    range_text: str | None,
+    now: dt.datetime,
+    *,
+    top: int = 10,
+) -> Report:
+    """The report ``/ionq-usage grouping modality range`` shows at ``now``."""
+    start, end = parse_range(range_text, modality, now.date())
+    query = UsageQuery(
+        group_by=GroupBy(report_query_grouping(grouping)),
+        modality=Modality(modality),
+        start=start,
+        end=end,
+    )
+    return build_report(source.series(query), grouping, now, top=top)
+
+
+def fetch_burns(rules: PolicySet, source: UsageSource, now: dt.datetime) -> list[Burn]:
+    """Every budget's burn in its current period at ``now``."""
+    queries = plan(rules.policies, (), now)
+    data = {q: source.series(q) for q in queries}
+    return burns(rules.policies, data, now)
+
+
+def fetch_digest(
+    digest: Digest,
+    rules: PolicySet,
+    source: UsageSource,
+    scheduled_for: dt.datetime,
+    now: dt.datetime,
+) -> DigestReport:
+    """The digest due at ``scheduled_for``: the period before it, budgets as of ``now``."""
+    queries = digest_queries(digest.period, scheduled_for)
+    data = {role: source.series(q) for role, q in queries.items()}
+    return build_digest(
+        digest.name,
+        digest.period,
+        scheduled_for,
+        data,
+        fetch_burns(rules, source, now),
+        top=digest.top,
+        channel=digest.channel,
+        source=digest.source,
+        timezone=digest.timezone,
+    )

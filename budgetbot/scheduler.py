@@ -1,0 +1,97 @@
+"""The clock process: the check cycle and the digests, each on its cron schedule.
+
+Due times are pure functions of (cron, timezone, instant). The loop reads the time through an
+injected ``clock`` and waits through an injected ``wait`` (an Event's wait, so SIGTERM ends it at
+once). A job with a grace window that was due while the process was down runs once when it comes
+back; the outbox's unique key makes "once" hold across restarts and across several processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+__all__ = ["DEFAULT_GRACE", "Job", "Scheduler", "last_time", "next_time"]
+
+log = logging.getLogger("budgetbot.schedule")
+
+#: How late a missed digest may still be posted after the clock process was down.
+DEFAULT_GRACE = dt.timedelta(hours=12)
+
+
+def next_time(cron: str, tz: str, after: dt.datetime) -> dt.datetime:
+    """The first time strictly after ``after`` that ``cron`` names in ``tz``, in UTC."""
+    local = after.astimezone(ZoneInfo(tz))
+    found: dt.datetime = croniter(cron, local).get_next(dt.datetime)
+    return found.astimezone(dt.UTC)
+
+
+def last_time(cron: str, tz: str, at: dt.datetime) -> dt.datetime:
+    """The latest time at or before ``at`` that ``cron`` names in ``tz``, in UTC."""
+    local = (at + dt.timedelta(microseconds=1)).astimezone(ZoneInfo(tz))
+    found: dt.datetime = croniter(cron, local).get_prev(dt.datetime)
+    return found.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A named task run at each time its cron names; ``run`` gets that scheduled time."""
+
+    name: str
+    cron: str
+    timezone: str
+    run: Callable[[dt.datetime], None]
+    #: Run a time missed while down if it is at most this old; None: never catch up.
+    grace: dt.timedelta | None = None
+
+
+class Scheduler:
+    """Runs jobs at their scheduled times until ``wait`` reports a stop."""
+
+    def __init__(
+        self,
+        jobs: Sequence[Job],
+        *,
+        clock: Callable[[], dt.datetime],
+        wait: Callable[[float], bool],
+    ) -> None:
+        self.jobs = list(jobs)
+        self.clock = clock
+        self.wait = wait
+
+    def _run(self, job: Job, scheduled: dt.datetime) -> None:
+        log.info("running %s for %s", job.name, scheduled.isoformat())
+        try:
+            job.run(scheduled)
+        except Exception:  # one failing job must not stop the clock process
+            log.exception("%s for %s failed", job.name, scheduled.isoformat())
+
+    def catch_up(self, now: dt.datetime) -> None:
+        """Run, once, each job whose latest due time was missed but is within its grace."""
+        for job in self.jobs:
+            if job.grace is None:
+                continue
+            last = last_time(job.cron, job.timezone, now)
+            if now - last <= job.grace:
+                self._run(job, last)
+
+    def run(self) -> None:
+        """Catch up, then run jobs as they fall due until stopped."""
+        now = self.clock()
+        self.catch_up(now)
+        due = {job.name: next_time(job.cron, job.timezone, now) for job in self.jobs}
+        while self.jobs:
+            soonest = min(due.values())
+            delay = (soonest - self.clock()).total_seconds()
+            if delay > 0 and self.wait(delay):
+                return
+            now = self.clock()
+            for job in self.jobs:
+                if due[job.name] <= now:
+                    self._run(job, due[job.name])
+                    due[job.name] = next_time(job.cron, job.timezone, max(now, due[job.name]))

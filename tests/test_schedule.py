@@ -1,0 +1,218 @@
+"""The clock process: due times, catch-up within grace, and once-only digests across kills."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from budgetbot.scheduler import Job, Scheduler, last_time, next_time
+from budgetbot.store import Store
+from tests.support import API_KEY
+
+UTC = dt.UTC
+
+
+def t(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).astimezone(UTC)
+
+
+def test_digest_times_follow_the_timezone_across_dst():
+    cron = "0 9 * * MON"
+    # 09:00 in Berlin is 08:00 UTC in winter (CET) and 07:00 UTC in summer (CEST).
+    assert next_time(cron, "Europe/Berlin", t("2026-11-20T00:00:00+00:00")) == t(
+        "2026-11-23T08:00:00+00:00"
+    )
+    assert next_time(cron, "Europe/Berlin", t("2026-06-10T00:00:00+00:00")) == t(
+        "2026-06-15T07:00:00+00:00"
+    )
+    assert last_time(cron, "Europe/Berlin", t("2026-11-23T08:00:00+00:00")) == t(
+        "2026-11-23T08:00:00+00:00"
+    )
+    assert last_time(cron, "Europe/Berlin", t("2026-11-23T07:59:59+00:00")) == t(
+        "2026-11-16T08:00:00+00:00"
+    )
+
+
+class FakeTime:
+    """A clock that moves only when the scheduler waits; stops after a deadline."""
+
+    def __init__(self, start: dt.datetime, until: dt.datetime) -> None:
+        self.now = start
+        self.until = until
+
+    def clock(self) -> dt.datetime:
+        return self.now
+
+    def wait(self, seconds: float) -> bool:
+        self.now += dt.timedelta(seconds=seconds)
+        return self.now > self.until
+
+
+def test_jobs_run_at_each_scheduled_time():
+    ran: list[dt.datetime] = []
+    fake = FakeTime(t("2026-11-23T07:50:00+00:00"), t("2026-11-23T09:00:00+00:00"))
+    Scheduler(
+        [Job("check", "*/15 * * * *", "UTC", ran.append)], clock=fake.clock, wait=fake.wait
+    ).run()
+    assert ran == [
+        t(f"2026-11-23T{h}+00:00")
+        for h in ("08:00:00", "08:15:00", "08:30:00", "08:45:00", "09:00:00")
+    ]
+
+
+def test_missed_digest_runs_once_within_grace_and_not_after():
+    ran: list[dt.datetime] = []
+    job = Job("digest", "0 9 * * MON", "Europe/Berlin", ran.append, grace=dt.timedelta(hours=12))
+    late = FakeTime(t("2026-11-23T10:00:00+00:00"), t("2026-11-23T11:00:00+00:00"))
+    Scheduler([job], clock=late.clock, wait=late.wait).run()
+    assert ran == [t("2026-11-23T08:00:00+00:00")]
+    ran.clear()
+    too_late = FakeTime(t("2026-11-24T10:00:00+00:00"), t("2026-11-24T11:00:00+00:00"))
+    Scheduler([job], clock=too_late.clock, wait=too_late.wait).run()
+    assert ran == []
+
+
+def test_a_failing_job_does_not_stop_the_clock():
+    ran: list[dt.datetime] = []
+
+    def boom(when: dt.datetime) -> None:
+        raise RuntimeError("IonQ down")
+
+    fake = FakeTime(t("2026-11-23T07:59:00+00:00"), t("2026-11-23T08:31:00+00:00"))
+    Scheduler(
+        [Job("bad", "*/15 * * * *", "UTC", boom), Job("good", "*/30 * * * *", "UTC", ran.append)],
+        clock=fake.clock,
+        wait=fake.wait,
+    ).run()
+    assert len(ran) == 2
+
+
+# -- the real process, killed across the digest's minute -------------------------------------
+
+DIGEST_POLICY = """
+digests:
+  - name: weekly
+    schedule: "0 9 * * MON"
+    timezone: Europe/Berlin
+    channel: "#quantum-spend"
+"""
+
+
+@pytest.fixture
+def clock_env(sim, org, tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "digest.yaml").write_text(DIGEST_POLICY)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IONQ_"))}
+    env.update(
+        IONQ_BASE_URL=sim.base_url,
+        IONQ_ORG_ID=org.org_id,
+        IONQ_API_KEY=API_KEY,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'state.db'}",
+        BUDGETBOT_POLICIES=str(tmp_path / "rules"),
+        BUDGETBOT_CHECK_SCHEDULE="0 0 1 1 *",  # keep the check cycle out of this test
+    )
+    return env
+
+
+def start_schedule(env: dict[str, str], cwd: Path, clock_start: str, rate: float):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "budgetbot",
+            "schedule",
+            "--clock-start",
+            clock_start,
+            "--clock-rate",
+            str(rate),
+        ],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def digests(tmp_path: Path) -> list[tuple[str, bool]]:
+    store = Store(f"sqlite:///{tmp_path / 'state.db'}")
+    rows = [(r.dedup_key, r.sent_at is not None) for r in store.notifications()]
+    store.close()
+    return rows
+
+
+def wait_for(predicate, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_killed_before_the_minute_posts_once_after_restart(clock_env, tmp_path):
+    # 08:59:00 Berlin; killed before 09:00 (SIGKILL: no clean shutdown).
+    proc = start_schedule(clock_env, tmp_path, "2026-11-23T08:59:00+01:00", 1.0)
+    time.sleep(1.5)
+    proc.kill()
+    proc.wait(10)
+    assert not (tmp_path / "state.db").exists() or digests(tmp_path) == []
+    # Back at 09:05, within the grace window: the missed digest goes out once.
+    proc = start_schedule(clock_env, tmp_path, "2026-11-23T09:05:00+01:00", 1.0)
+    wait_for(lambda: (tmp_path / "state.db").exists() and any(s for _, s in digests(tmp_path)))
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert out.count("DIGEST") == 1
+    # And once more at 09:10: nothing new.
+    proc = start_schedule(clock_env, tmp_path, "2026-11-23T09:10:00+01:00", 1.0)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    assert "DIGEST" not in out
+    rows = digests(tmp_path)
+    assert rows == [("digest|weekly|2026-11-23T08:00:00+00:00", True)]
+
+
+def test_killed_right_after_posting_does_not_post_again(clock_env, tmp_path):
+    proc = start_schedule(clock_env, tmp_path, "2026-11-23T08:59:58+01:00", 1.0)
+    wait_for(lambda: (tmp_path / "state.db").exists() and any(s for _, s in digests(tmp_path)))
+    proc.kill()
+    out, _ = proc.communicate(timeout=10)
+    assert out.count("DIGEST") == 1
+    proc = start_schedule(clock_env, tmp_path, "2026-11-23T09:01:00+01:00", 1.0)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    assert "DIGEST" not in out
+    assert len(digests(tmp_path)) == 1
+
+
+def test_digest_command_dry_run_prints_the_digest(ionq_env, tmp_path):
+    from click.testing import CliRunner
+
+    from budgetbot.cli import main
+
+    (tmp_path / "d.yaml").write_text(DIGEST_POLICY)
+    result = CliRunner().invoke(
+        main,
+        [
+            "digest",
+            "--dry-run",
+            "--now",
+            "2026-11-23T08:00:00Z",
+            "--policies",
+            str(tmp_path / "d.yaml"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "week of Nov 16" in result.output and "Top projects" in result.output
+    bad = CliRunner().invoke(main, ["digest", "nope", "--policies", str(tmp_path / "d.yaml")])
+    assert bad.exit_code == 2 and "no digest named 'nope'" in bad.output

@@ -1,0 +1,11 @@
+"""The Slack edge: delivery through the Web API, mention resolution (and the Bolt app).
+
+Rendering stays pure in :mod:`budgetbot.render.blocks`; this package does the I/O.
+"""
+
+from __future__ import annotations
+
+from .deliver import SlackSink, make_web_client, post_message, respond_url
+from .mentions import MentionResolver
+
+__all__ = ["MentionResolver", "SlackSink", "make_web_client", "post_message", "respond_url"]

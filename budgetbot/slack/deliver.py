@@ -1,0 +1,387 @@
+"""Posting to Slack: the alert sink, the shared ``chat.postMessage`` call, ``response_url``.
+
+Retries happen inside slack-sdk's ``WebClient`` through retry handlers built by
+:func:`make_web_client`: connection errors, 5xx and 429 (after Slack's ``Retry-After``) are tried
+again up to :data:`MAX_RETRIES` times, each wait going through an injected ``sleep``. Answers that
+no retry can fix (``invalid_auth``, ``channel_not_found``…) fail at once. Every failure becomes a
+:class:`~budgetbot.alerts.cycle.DeliveryError` naming the channel, the method, the attempts and
+Slack's error code, with a hint where one helps; the token never appears in one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry import (
+    BackoffRetryIntervalCalculator,
+    ConnectionErrorRetryHandler,
+    HttpRequest,
+    HttpResponse,
+    Jitter,
+    RateLimitErrorRetryHandler,
+    RetryHandler,
+    RetryState,
+)
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
+from slack_sdk.webhook import WebhookClient
+
+from budgetbot.alerts.cycle import DeliveryError, Outgoing, OutgoingDigest
+from budgetbot.render.blocks import Block, alert_message
+from budgetbot.render.digest import digest_blocks
+
+from .mentions import MentionResolver
+
+__all__ = [
+    "ALERT_EVENT_TYPE",
+    "DIGEST_EVENT_TYPE",
+    "MAX_RETRIES",
+    "NO_CHANNEL",
+    "ConnectionRetry",
+    "RateLimitRetry",
+    "ServerErrorRetry",
+    "SlackSink",
+    "failure_text",
+    "make_web_client",
+    "post_message",
+    "respond_url",
+    "retry_after",
+    "retry_handlers",
+]
+
+log = logging.getLogger("budgetbot.slack.deliver")
+
+#: Retries after the first attempt (so at most ``MAX_RETRIES + 1`` attempts per call).
+MAX_RETRIES = 3
+#: Longest wait honoured from a ``Retry-After``; a longer one is cut to this.
+MAX_RETRY_AFTER = 60.0
+#: Wait when a 429 carries no ``Retry-After``.
+DEFAULT_RETRY_AFTER = 1.0
+#: Exponential backoff for 5xx and connection errors: 0.5 s, 1 s, 2 s.
+BACKOFF_FACTOR = 0.5
+#: Seconds to wait for Slack to answer one request.
+DEFAULT_TIMEOUT = 15
+#: Status codes worth another try.
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+#: Message metadata event type of alerts (``conversations.history`` finds them by it).
+ALERT_EVENT_TYPE = "budgetbot_alert"
+DIGEST_EVENT_TYPE = "budgetbot_digest"
+NO_CHANNEL = "no channel: set `channel:` in the policy or BUDGETBOT_DEFAULT_CHANNEL"
+
+_HINTS = {
+    "channel_not_found": "is the bot invited to the channel?",
+    "not_in_channel": "invite the bot to the channel",
+    "is_archived": "the channel is archived",
+    "invalid_auth": "check SLACK_BOT_TOKEN",
+    "not_authed": "check SLACK_BOT_TOKEN",
+    "account_inactive": "the bot's token was revoked: check SLACK_BOT_TOKEN",
+    "token_revoked": "check SLACK_BOT_TOKEN",
+    "missing_scope": "add the missing scope to the Slack app and reinstall it",
+    "invalid_blocks": "a budgetbot bug: please report it",
+    "msg_too_long": "a budgetbot bug: please report it",
+    "thread_not_found": "the first alert of this thread was deleted",
+}
+_CODE = re.compile(r"^[a-z_]{2,64}$")
+_TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
+
+
+class _NoJitter(Jitter):
+    def recalculate(self, duration: float) -> float:
+        return duration
+
+
+_BACKOFF = BackoffRetryIntervalCalculator(backoff_factor=BACKOFF_FACTOR, jitter=_NoJitter())
+
+
+class RateLimitRetry(RateLimitErrorRetryHandler):
+    """Retries a 429 after its ``Retry-After``, waiting through ``sleep``."""
+
+    def __init__(
+        self, max_retry_count: int = MAX_RETRIES, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.sleep = sleep
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:  # pragma: no cover - only called for a 429 answer
+            raise error or RuntimeError("rate-limit retry without a response")
+        state.next_attempt_requested = True
+        self.sleep(retry_after(response.headers))
+        state.increment_current_attempt()
+
+
+class ServerErrorRetry(ServerErrorRetryHandler):
+    """Retries 500, 502, 503 and 504 with exponential backoff, waiting through ``sleep``."""
+
+    def __init__(
+        self, max_retry_count: int = MAX_RETRIES, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        super().__init__(max_retry_count=max_retry_count, interval_calculator=_BACKOFF)
+        self.sleep = sleep
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code in RETRY_STATUSES
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        _backoff(self, state, self.sleep)
+
+
+class ConnectionRetry(ConnectionErrorRetryHandler):
+    """Retries refused or reset connections and timeouts, waiting through ``sleep``."""
+
+    def __init__(
+        self, max_retry_count: int = MAX_RETRIES, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        super().__init__(
+            max_retry_count=max_retry_count,
+            interval_calculator=_BACKOFF,
+            error_types=[URLError, ConnectionError, TimeoutError],
+        )
+        self.sleep = sleep
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        _backoff(self, state, self.sleep)
+
+
+def _backoff(handler: RetryHandler, state: RetryState, sleep: Callable[[float], None]) -> None:
+    state.next_attempt_requested = True
+    sleep(handler.interval_calculator.calculate_sleep_duration(state.current_attempt))
+    state.increment_current_attempt()
+
+
+def retry_after(headers: Mapping[str, list[str] | str]) -> float:
+    """Seconds a 429 asks us to wait (``Retry-After``, capped), or a default."""
+    for key, values in headers.items():
+        if key.lower() == "retry-after" and values:
+            try:
+                seconds = float(values if isinstance(values, str) else values[0])
+            except ValueError:
+                break
+            return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    return DEFAULT_RETRY_AFTER
+
+
+def retry_handlers(
+    sleep: Callable[[float], None] = time.sleep, *, max_retries: int = MAX_RETRIES
+) -> list[RetryHandler]:
+    """Connection errors, 5xx and 429, each retried ``max_retries`` times through ``sleep``."""
+    return [
+        ConnectionRetry(max_retries, sleep=sleep),
+        ServerErrorRetry(max_retries, sleep=sleep),
+        RateLimitRetry(max_retries, sleep=sleep),
+    ]
+
+
+def make_web_client(
+    token: str, base_url: str, *, sleep: Callable[[float], None] = time.sleep
+) -> WebClient:
+    """A ``WebClient`` for ``base_url`` (``SLACK_API_URL``) that retries what is worth it."""
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=DEFAULT_TIMEOUT,
+        retry_handlers=retry_handlers(sleep),
+        logger=logging.getLogger("budgetbot.slack.sdk"),
+    )
+
+
+# -- failures in words ------------------------------------------------------------------------
+
+
+def _scrub(text: str, client: WebClient | None = None) -> str:
+    token = getattr(client, "token", None)
+    if isinstance(token, str) and token:
+        text = text.replace(token, "[token]")
+    return _TOKEN.sub("[token]", text)
+
+
+def _attempts(client: WebClient, status: int | None) -> int:
+    """How many attempts the client made before giving up on an answer with ``status``."""
+    if status is None:
+        kinds: tuple[type[RetryHandler], ...] = (ConnectionErrorRetryHandler,)
+    elif status == 429:
+        kinds = (RateLimitErrorRetryHandler,)
+    elif status in RETRY_STATUSES:
+        kinds = (ServerErrorRetryHandler,)
+    else:
+        return 1
+    counts = [h.max_retry_count for h in client.retry_handlers if isinstance(h, kinds)]
+    return 1 + max(counts, default=0)
+
+
+def _api_error(exc: SlackApiError) -> tuple[str, int | None]:
+    response = exc.response
+    status = getattr(response, "status_code", None)
+    data = getattr(response, "data", None)
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, str) or not _CODE.match(error):
+        error = f"HTTP {status}" if status is not None else "unexpected answer"
+    return error, status
+
+
+def failure_text(where: str, method: str, attempts: int, error: str) -> str:
+    """``#quantum-spend: chat.postMessage failed after 4 attempts: ratelimited``."""
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    hint = _HINTS.get(error)
+    return f"{where}: {method} failed{tries}: {error}" + (f" ({hint})" if hint else "")
+
+
+def _delivery_error(client: WebClient, where: str, method: str, exc: Exception) -> DeliveryError:
+    if isinstance(exc, SlackApiError):
+        error, status = _api_error(exc)
+        attempts = _attempts(client, status)
+    else:
+        error = f"cannot reach Slack ({type(exc).__name__})"
+        attempts = _attempts(client, None)
+    text = _scrub(failure_text(where, method, attempts, error), client)
+    log.debug("%s", text)
+    return DeliveryError(text)
+
+
+# -- posting ----------------------------------------------------------------------------------
+
+
+def post_message(
+    client: WebClient,
+    channel: str,
+    text: str,
+    blocks: list[Block],
+    *,
+    thread_ts: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> tuple[str, str]:
+    """``chat.postMessage``; returns ``(channel_id, ts)`` or raises :class:`DeliveryError`."""
+    method = "chat.postMessage"
+    try:
+        answer = client.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            metadata=metadata,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        raise _delivery_error(client, channel, method, exc) from None
+    channel_id, ts = answer.get("channel"), answer.get("ts")
+    if not isinstance(channel_id, str) or not isinstance(ts, str):
+        raise DeliveryError(f"{channel}: {method} answered without a channel and ts")
+    return channel_id, ts
+
+
+class SlackSink:
+    """The alert sink of :func:`budgetbot.alerts.cycle.deliver_pending` for Slack."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        default_channel: str | None = None,
+        resolver: MentionResolver | None = None,
+        console_url: str | None = None,
+    ) -> None:
+        self.client = client
+        self.default_channel = default_channel
+        self.resolver = resolver if resolver is not None else MentionResolver(client)
+        self.console_url = console_url
+
+    def __repr__(self) -> str:
+        return f"SlackSink(default_channel={self.default_channel!r})"
+
+    def send(self, note: Outgoing) -> tuple[str, str]:
+        channel = note.channel or self.default_channel
+        thread_ts = None
+        if note.thread is not None:
+            # A reply lives in its thread's channel, whatever the rule says now.
+            channel, thread_ts = note.thread
+        if not channel:
+            raise DeliveryError(NO_CHANNEL)
+        mentions = self.resolver.resolve(note.finding.mention)
+        text, blocks = alert_message(note.finding, mentions=mentions, console_url=self.console_url)
+        metadata = {"event_type": ALERT_EVENT_TYPE, "event_payload": {"dedup_key": note.dedup_key}}
+        return post_message(
+            self.client, channel, text, blocks, thread_ts=thread_ts, metadata=metadata
+        )
+
+    def send_digest(self, note: OutgoingDigest) -> tuple[str, str]:
+        channel = note.channel or self.default_channel
+        if not channel:
+            raise DeliveryError(NO_CHANNEL.replace("the policy", "the digest"))
+        text, blocks = digest_blocks(note.digest)
+        metadata = {
+            "event_type": DIGEST_EVENT_TYPE,
+            "event_payload": {"dedup_key": note.dedup_key},
+        }
+        return post_message(self.client, channel, text, blocks, metadata=metadata)
+
+
+def respond_url(
+    response_url: str,
+    payload: dict[str, Any],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Post a slash command's answer to its ``response_url`` (ephemeral unless the payload
+    says ``"response_type": "in_channel"``); raises :class:`DeliveryError` on failure."""
+    client = WebhookClient(
+        response_url, timeout=DEFAULT_TIMEOUT, retry_handlers=retry_handlers(sleep)
+    )
+    try:
+        answer = client.send_dict(payload)
+    except (SlackClientError, OSError) as exc:
+        # The URL itself is a credential of sorts: never in the message.
+        raise DeliveryError(f"response_url: cannot reach Slack ({type(exc).__name__})") from None
+    if answer.status_code != 200:
+        raise DeliveryError(
+            f"response_url: Slack answered {_webhook_error(answer.status_code, answer.body)}"
+        )
+
+
+def _webhook_error(status: int, body: str | None) -> str:
+    """``429 ratelimited`` or ``404 expired_url``: Slack's error code, else the status only."""
+    text = (body or "").strip()
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict) and isinstance(doc.get("error"), str):
+        text = doc["error"]
+    return f"{status} {text}" if _CODE.match(text) else f"HTTP {status}"

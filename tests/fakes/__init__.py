@@ -1,0 +1,1 @@
+"""Fakes of the services budgetbot talks to, served over loopback HTTP."""

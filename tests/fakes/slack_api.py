@@ -1,0 +1,540 @@
+"""A fake Slack Web API on loopback, recording every call (the way slack-sdk tests itself).
+
+``FakeSlack()`` serves a stdlib ``ThreadingHTTPServer`` from a daemon thread on port 0; point
+``WebClient(base_url=fake.base_url)`` (or ``SLACK_API_URL``) at it. Web API methods live under
+``/api/<method>`` and need ``Authorization: Bearer xoxb-…``; ``POST /response/<id>`` stands in for
+a slash command's ``response_url`` and ``POST /upload/<file_id>`` for the upload URL of
+``files_upload_v2``.
+
+Faults are injected per method with :meth:`FakeSlack.fail`: a 429 with ``Retry-After``, an
+``{"ok": false, "error": …}`` answer with status 200, a 5xx, or a raw (malformed) body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+__all__ = ["FakeSlack", "Fault", "iter_blocks_text"]
+
+TEAM_ID = "T123"
+BOT_USER_ID = "UBOT"
+BOT_ID = "B1"
+INVALID_TOKEN = "xoxb-invalid"
+_ID = re.compile(r"^[CDG][A-Z0-9]{6,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+@dataclass
+class Fault:
+    """One injected failure; ``times=None`` fails every call."""
+
+    method: str
+    error: str
+    status: int
+    retry_after: str | None
+    times: int | None
+    channel: str | None = None
+    body: str | None = None
+    used: int = 0
+
+    def matches(self, method: str, params: dict[str, Any]) -> bool:
+        if self.method != method or (self.times is not None and self.used >= self.times):
+            return False
+        return self.channel is None or params.get("channel") == self.channel
+
+
+@dataclass
+class _Message:
+    channel: str
+    ts: str
+    body: dict[str, Any]
+    replies: list[str] = field(default_factory=list)
+
+    def as_slack(self, *, with_metadata: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "ts": self.ts,
+            "text": self.body.get("text", ""),
+        }
+        if self.body.get("blocks") is not None:
+            out["blocks"] = self.body["blocks"]
+        thread_ts = self.body.get("thread_ts")
+        if thread_ts:
+            out["thread_ts"] = thread_ts
+        if self.replies:
+            out["thread_ts"] = self.ts
+            out["reply_count"] = len(self.replies)
+        if with_metadata and self.body.get("metadata"):
+            out["metadata"] = self.body["metadata"]
+        return out
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in ("1", "true")
+
+
+def _decode(value: Any) -> Any:
+    """Form-encoded JSON fields (``blocks``, ``metadata``, ``files``) arrive as strings."""
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class FakeSlack:
+    """A Slack Web API on ``127.0.0.1``; use as a context manager."""
+
+    def __init__(
+        self,
+        *,
+        users: dict[str, str] | None = None,
+        usergroups: dict[str, str] | None = None,
+        token: str | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        #: e-mail → user id, for ``users.lookupByEmail`` (case-insensitive).
+        self.users: dict[str, str] = dict(users or {})
+        #: handle (without ``@``) → user group id, for ``usergroups.list``.
+        self.usergroups: dict[str, str] = dict(usergroups or {})
+        #: When set, the only accepted token; else any ``xoxb-…`` but ``xoxb-invalid``.
+        self.token = token
+        #: Seconds the server waits before answering each request.
+        self.latency = latency
+        self.calls: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.uploads: dict[str, bytes] = {}
+        self._responses: dict[str, list[dict[str, Any]]] = {}
+        self._faults: list[Fault] = []
+        self._messages: list[_Message] = []
+        self._views: dict[str, dict[str, Any]] = {}
+        self._ts = 0
+        self._ids = 0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server.daemon_threads = True
+        self._server = server
+        ready = threading.Event()
+
+        def serve() -> None:
+            ready.set()
+            server.serve_forever(poll_interval=0.05)
+
+        self._thread = threading.Thread(target=serve, name="fake-slack", daemon=True)
+        self._thread.start()
+        ready.wait(5)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def root_url(self) -> str:
+        assert self._server is not None, "FakeSlack is not running"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/"
+
+    @property
+    def base_url(self) -> str:
+        """The Web API base URL, ending in ``/api/``."""
+        return self.root_url + "api/"
+
+    def response_url(self, id_: str) -> str:
+        """A ``response_url`` whose posts :meth:`responses` returns."""
+        return f"{self.root_url}response/{id_}"
+
+    # -- what was received --------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [body for m, body, _ in self.calls if m == method]
+
+    def posts(self) -> list[dict[str, Any]]:
+        """Bodies of every ``chat.postMessage`` call (failed ones included)."""
+        return self.calls_to("chat.postMessage")
+
+    def responses(self, id_: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._responses.get(id_, []))
+
+    def messages(self, channel: str) -> list[dict[str, Any]]:
+        """What is in a channel (name or id), oldest first, threads included."""
+        cid = self.channel_id(channel)
+        with self._lock:
+            return [m.as_slack(with_metadata=True) for m in self._messages if m.channel == cid]
+
+    def views(self) -> dict[str, dict[str, Any]]:
+        """App Home views published, by user id."""
+        with self._lock:
+            return dict(self._views)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self._faults.clear()
+
+    # -- behaviour ----------------------------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        error: str = "ratelimited",
+        status: int = 429,
+        retry_after: str | None = "1",
+        times: int | None = 1,
+        *,
+        channel: str | None = None,
+        body: str | None = None,
+    ) -> Fault:
+        """Make the next ``times`` calls to ``method`` fail (``None``: every call).
+
+        ``method`` is a Web API method or ``"response_url"``. ``channel`` limits the fault to
+        calls naming that channel; ``body`` replaces the JSON answer with raw text.
+        """
+        fault = Fault(method, error, status, retry_after, times, channel, body)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    @staticmethod
+    def channel_id(channel: str) -> str:
+        """The stable id the fake gives a channel name (``#name`` or ``name``); ids pass."""
+        if _ID.match(channel):
+            return channel
+        if _USER_ID.match(channel):  # a DM to a user
+            return "D" + hashlib.sha1(channel.encode()).hexdigest()[:9].upper()
+        name = channel.removeprefix("#")
+        return "C" + hashlib.sha1(name.encode()).hexdigest()[:9].upper()
+
+    # -- request handling (server threads) ----------------------------------------------------
+
+    def _fault(self, method: str, params: dict[str, Any]) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, params):
+                    fault.used += 1
+                    return fault
+        return None
+
+    def _next_ts(self) -> str:
+        self._ts += 100
+        return f"1700000000.{self._ts:06d}"
+
+    def _next_id(self, prefix: str) -> str:
+        self._ids += 1
+        return f"{prefix}{self._ids:08d}"
+
+    def _authorized(self, headers: dict[str, str]) -> str | None:
+        """None when the token is accepted, else Slack's error code."""
+        auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        if not auth.startswith("Bearer "):
+            return "not_authed"
+        token = auth.removeprefix("Bearer ").strip()
+        if not token:
+            return "not_authed"
+        if self.token is not None:
+            return None if token == self.token else "invalid_auth"
+        if not token.startswith("xoxb-") or token == INVALID_TOKEN:
+            return "invalid_auth"
+        return None
+
+    def _api(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return {"ok": False, "error": "unknown_method"}
+        with self._lock:
+            result: dict[str, Any] = handler(p)
+        return result
+
+    def _m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://fake-workspace.slack.test/",
+            "team": "Fake Workspace",
+            "user": "budgetbot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _find(self, channel: str, ts: str) -> _Message | None:
+        return next((m for m in self._messages if m.channel == channel and m.ts == ts), None)
+
+    def _m_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not p.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        if not p.get("text") and not p.get("blocks") and not p.get("attachments"):
+            return {"ok": False, "error": "no_text"}
+        cid = self.channel_id(str(p["channel"]))
+        thread_ts = p.get("thread_ts")
+        if thread_ts:
+            parent = self._find(cid, str(thread_ts))
+            if parent is None:
+                return {"ok": False, "error": "thread_not_found"}
+        message = _Message(cid, self._next_ts(), dict(p))
+        if thread_ts:
+            parent.replies.append(message.ts)  # type: ignore[union-attr]
+        self._messages.append(message)
+        return {
+            "ok": True,
+            "channel": cid,
+            "ts": message.ts,
+            "message": message.as_slack(with_metadata=True),
+        }
+
+    def _m_chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
+        cid = self.channel_id(str(p.get("channel", "")))
+        message = self._find(cid, str(p.get("ts", "")))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        for key in ("text", "blocks", "metadata"):
+            if key in p:
+                message.body[key] = p[key]
+        return {
+            "ok": True,
+            "channel": cid,
+            "ts": message.ts,
+            "text": message.body.get("text", ""),
+            "message": message.as_slack(with_metadata=True),
+        }
+
+    def _m_chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
+        cid = self.channel_id(str(p.get("channel", "")))
+        ts = str(p.get("message_ts", ""))
+        if self._find(cid, ts) is None:
+            return {"ok": False, "error": "message_not_found"}
+        return {
+            "ok": True,
+            "channel": cid,
+            "permalink": f"https://fake-workspace.slack.test/archives/{cid}/p{ts.replace('.', '')}",
+        }
+
+    def _m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
+        cid = self.channel_id(str(p.get("channel", "")))
+        with_metadata = _truthy(p.get("include_all_metadata", False))
+        limit = int(p.get("limit") or 100)
+        oldest = float(p.get("oldest") or 0)
+        latest = float(p["latest"]) if p.get("latest") else None
+        top = [
+            m
+            for m in self._messages
+            if m.channel == cid
+            and not m.body.get("thread_ts")
+            and float(m.ts) >= oldest
+            and (latest is None or float(m.ts) <= latest)
+        ]
+        top.reverse()  # newest first
+        return {
+            "ok": True,
+            "messages": [m.as_slack(with_metadata=with_metadata) for m in top[:limit]],
+            "has_more": len(top) > limit,
+        }
+
+    def _m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        cid = self.channel_id(str(p.get("channel", "")))
+        parent = self._find(cid, str(p.get("ts", "")))
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        with_metadata = _truthy(p.get("include_all_metadata", False))
+        thread = [parent] + [m for m in self._messages if m.ts in parent.replies]
+        return {
+            "ok": True,
+            "messages": [m.as_slack(with_metadata=with_metadata) for m in thread],
+            "has_more": False,
+        }
+
+    def _m_users_lookupByEmail(self, p: dict[str, Any]) -> dict[str, Any]:
+        email = str(p.get("email", "")).lower()
+        by_email = {k.lower(): v for k, v in self.users.items()}
+        if email not in by_email:
+            return {"ok": False, "error": "users_not_found"}
+        uid = by_email[email]
+        return {
+            "ok": True,
+            "user": {
+                "id": uid,
+                "team_id": TEAM_ID,
+                "name": email.split("@")[0],
+                "profile": {"email": email},
+            },
+        }
+
+    def _m_usergroups_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "usergroups": [
+                {"id": sid, "team_id": TEAM_ID, "handle": handle, "name": handle}
+                for handle, sid in self.usergroups.items()
+            ],
+        }
+
+    def _m_views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
+        user = str(p.get("user_id", ""))
+        view = p.get("view")
+        if not user or not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        self._views[user] = view
+        return {"ok": True, "view": {"id": "V" + user, **view}}
+
+    def _m_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not p.get("filename") or not p.get("length"):
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = self._next_id("F")
+        return {"ok": True, "upload_url": f"{self.root_url}upload/{file_id}", "file_id": file_id}
+
+    def _m_files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        files = p.get("files")
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        out = []
+        for f in files:
+            if f.get("id") not in self.uploads:
+                return {"ok": False, "error": "file_not_found"}
+            out.append({"id": f["id"], "title": f.get("title") or f["id"], "name": f["id"]})
+        channel = p.get("channel_id")
+        if channel:
+            text = p.get("initial_comment") or ""
+            body = {"text": text, "files": out}
+            if p.get("thread_ts"):
+                body["thread_ts"] = p["thread_ts"]
+            self._messages.append(_Message(self.channel_id(str(channel)), self._next_ts(), body))
+        return {"ok": True, "files": out}
+
+
+def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return
+
+        def _send(
+            self, status: int, body: str, extra: dict[str, str] | None = None, *, json_: bool = True
+        ) -> None:
+            data = body.encode("utf-8")
+            self.send_response(status)
+            kind = "application/json; charset=utf-8" if json_ else "text/plain; charset=utf-8"
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _params(self, raw: bytes, query: str) -> dict[str, Any]:
+            params: dict[str, Any] = dict(parse_qsl(query))
+            kind = self.headers.get("Content-Type", "")
+            if raw and kind.startswith("application/json"):
+                doc = json.loads(raw.decode("utf-8"))
+                if isinstance(doc, dict):
+                    params.update(doc)
+            elif raw:
+                params.update({k: _decode(v) for k, v in parse_qsl(raw.decode("utf-8"))})
+            return params
+
+        def _fault_answer(self, fault: Fault) -> None:
+            extra = {}
+            if fault.retry_after is not None and fault.status != 200:
+                extra["Retry-After"] = fault.retry_after
+            body = fault.body
+            if body is None:
+                body = json.dumps({"ok": False, "error": fault.error})
+            self._send(fault.status, body, extra)
+
+        def do_GET(self) -> None:
+            self.do_POST()
+
+        def do_POST(self) -> None:
+            if fake.latency:
+                time.sleep(fake.latency)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            url = urlsplit(self.path)
+            headers = dict(self.headers.items())
+            path = url.path
+            if path.startswith("/response/"):
+                id_ = path.removeprefix("/response/")
+                doc = json.loads(raw.decode("utf-8") or "{}")
+                with fake._lock:
+                    fake._responses.setdefault(id_, []).append(doc)
+                fault = fake._fault("response_url", doc)
+                if fault is not None:
+                    self._fault_answer(fault)
+                    return
+                self._send(200, "ok", json_=False)
+                return
+            if path.startswith("/upload/"):
+                file_id = path.removeprefix("/upload/")
+                with fake._lock:
+                    fake.uploads[file_id] = raw
+                self._send(200, "OK - " + str(len(raw)), json_=False)
+                return
+            if not path.startswith("/api/"):
+                self._send(404, json.dumps({"ok": False, "error": "not_found"}))
+                return
+            method = path.removeprefix("/api/")
+            try:
+                params = self._params(raw, url.query)
+            except ValueError:
+                self._send(200, json.dumps({"ok": False, "error": "invalid_json"}))
+                return
+            with fake._lock:
+                fake.calls.append((method, params, headers))
+            denied = fake._authorized(headers)
+            if denied is not None:
+                self._send(200, json.dumps({"ok": False, "error": denied}))
+                return
+            fault = fake._fault(method, params)
+            if fault is not None:
+                self._fault_answer(fault)
+                return
+            self._send(200, json.dumps(fake._api(method, params)))
+
+    return Handler
+
+
+def iter_blocks_text(blocks: list[dict[str, Any]]) -> Iterator[str]:
+    """Every text string inside Block Kit blocks (for assertions)."""
+
+    def walk(node: Any) -> Iterator[str]:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    yield value
+                else:
+                    yield from walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+
+    yield from walk(blocks)

@@ -1,0 +1,67 @@
+"""Fixtures of the Slack tests: the fake Slack Web API on loopback and a client pointed at it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+
+from budgetbot.rules.findings import Figure, Finding
+from budgetbot.slack.deliver import make_web_client
+from tests.fakes.slack_api import FakeSlack
+from tests.support import RecordedSleep
+
+TOKEN = "xoxb-1111-2222-s3cr3tT0ken"
+USERS = {"alice@example.org": "U0ALICE", "bob@example.org": "U0BOB"}
+GROUPS = {"chem-leads": "S0CHEM", "finance": "S0FIN"}
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack(users=USERS, usergroups=GROUPS) as fake:
+        yield fake
+
+
+@pytest.fixture
+def waits() -> RecordedSleep:
+    return RecordedSleep()
+
+
+@pytest.fixture
+def web_client(fake_slack: FakeSlack, waits: RecordedSleep) -> WebClient:
+    return make_web_client(TOKEN, fake_slack.base_url, sleep=waits)
+
+
+def make_finding(**changes: Any) -> Finding:
+    """A spend finding of 'Quantum Chem' at 80% of a $5,000 November budget."""
+    base: dict[str, Any] = {
+        "rule": "chem-monthly",
+        "rule_type": "policy",
+        "source": "policies/chem.yaml",
+        "kind": "spend",
+        "scope": "project",
+        "group_key": "p-chem",
+        "group_name": "Quantum Chem",
+        "period": "2026-11",
+        "period_start": dt.date(2026, 11, 1),
+        "period_end": dt.date(2026, 12, 1),
+        "level": Decimal(80),
+        "certain": True,
+        "measure": "usd",
+        "budget": Decimal(5000),
+        "value": Figure(low=Decimal("4100.00"), high=Decimal("4100.00")),
+        "forecast": Figure(low=Decimal("6400.00"), high=Decimal("6400.00")),
+        "percent": Figure(low=Decimal(82), high=Decimal(82)),
+        "reaches_budget_on": dt.date(2026, 11, 25),
+        "daily_rate": Figure(low=Decimal("205.00"), high=Decimal("205.00")),
+        "rate_days": 19,
+        "description": "Chemistry team QPU budget",
+        "channel": "#quantum-spend",
+        "mention": ("@chem-leads", "alice@example.org"),
+    }
+    base.update(changes)
+    return Finding(**base)

@@ -1,0 +1,83 @@
+"""The fake Slack Web API answers like Slack for what budgetbot uses (checked through slack-sdk)."""
+
+from __future__ import annotations
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from tests.fakes.slack_api import FakeSlack
+from tests.slack.conftest import TOKEN
+
+
+def test_auth_test_and_token_check(fake_slack: FakeSlack) -> None:
+    answer = WebClient(token=TOKEN, base_url=fake_slack.base_url).auth_test()
+    assert (answer["team_id"], answer["user_id"], answer["bot_id"]) == ("T123", "UBOT", "B1")
+    method, _, headers = fake_slack.calls[0]
+    assert method == "auth.test" and headers["Authorization"] == f"Bearer {TOKEN}"
+    with pytest.raises(SlackApiError) as bad:
+        WebClient(token="xoxb-invalid", base_url=fake_slack.base_url).auth_test()
+    assert bad.value.response["error"] == "invalid_auth"
+    with pytest.raises(SlackApiError) as missing:
+        WebClient(base_url=fake_slack.base_url).auth_test()
+    assert missing.value.response["error"] == "not_authed"
+
+
+def test_post_update_permalink_and_history(fake_slack: FakeSlack) -> None:
+    client = WebClient(token=TOKEN, base_url=fake_slack.base_url)
+    meta = {"event_type": "budgetbot_alert", "event_payload": {"dedup_key": "k1"}}
+    first = client.chat_postMessage(channel="#quantum-spend", text="one", metadata=meta)
+    second = client.chat_postMessage(channel="#quantum-spend", text="two")
+    reply = client.chat_postMessage(channel=first["channel"], text="r", thread_ts=first["ts"])
+    assert first["channel"] == fake_slack.channel_id("#quantum-spend") == second["channel"]
+    assert first["channel"].startswith("C")
+    assert (first["ts"], second["ts"]) == ("1700000000.000100", "1700000000.000200")
+    assert first["message"]["metadata"] == meta
+    assert reply["message"]["thread_ts"] == first["ts"]
+
+    history = client.conversations_history(channel=first["channel"])
+    assert [m["text"] for m in history["messages"]] == ["two", "one"]  # newest first, no replies
+    assert all("metadata" not in m for m in history["messages"])
+    with_meta = client.conversations_history(channel=first["channel"], include_all_metadata=True)
+    assert with_meta["messages"][1]["metadata"] == meta
+
+    client.chat_update(channel=first["channel"], ts=first["ts"], text="one, edited")
+    assert fake_slack.messages("#quantum-spend")[0]["text"] == "one, edited"
+    link = client.chat_getPermalink(channel=first["channel"], message_ts=first["ts"])
+    assert link["permalink"].endswith("/p1700000000000100")
+    assert len(fake_slack.posts()) == 3
+
+
+def test_lookups_views_and_files(fake_slack: FakeSlack) -> None:
+    client = WebClient(token=TOKEN, base_url=fake_slack.base_url)
+    assert client.users_lookupByEmail(email="Alice@example.org")["user"]["id"] == "U0ALICE"
+    with pytest.raises(SlackApiError) as unknown:
+        client.users_lookupByEmail(email="nobody@example.org")
+    assert unknown.value.response["error"] == "users_not_found"
+    handles = {g["handle"]: g["id"] for g in client.usergroups_list()["usergroups"]}
+    assert handles == {"chem-leads": "S0CHEM", "finance": "S0FIN"}
+    client.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": []})
+    assert fake_slack.views()["U0ALICE"]["type"] == "home"
+    done = client.files_upload_v2(
+        channel="C0REPORTS1", filename="usage.csv", content="a,b\n1,2\n", title="usage"
+    )
+    assert fake_slack.uploads[done["file"]["id"]] == b"a,b\n1,2\n"
+
+
+def test_faults_and_response_url(fake_slack: FakeSlack) -> None:
+    client = WebClient(token=TOKEN, base_url=fake_slack.base_url, retry_handlers=[])
+    fake_slack.fail("chat.postMessage", "channel_not_found", status=200)
+    with pytest.raises(SlackApiError) as lost:
+        client.chat_postMessage(channel="#gone", text="x")
+    assert lost.value.response["error"] == "channel_not_found"
+    fake_slack.fail("chat.postMessage", status=429, retry_after="7")
+    with pytest.raises(SlackApiError) as limited:
+        client.chat_postMessage(channel="#c", text="x")
+    assert limited.value.response.status_code == 429
+    assert limited.value.response.headers["Retry-After"] == "7"
+    assert client.chat_postMessage(channel="#c", text="x")["ok"]  # times=1: used up
+
+    answer = WebhookClient(fake_slack.response_url("cmd-1")).send_dict({"text": "hello"})
+    assert answer.status_code == 200
+    assert fake_slack.responses("cmd-1") == [{"text": "hello"}]

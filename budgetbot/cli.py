@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -15,25 +18,30 @@ import click
 
 from budgetbot.alerts.backtest import replay_times, run_backtest
 from budgetbot.alerts.console import ConsoleSink
-from budgetbot.alerts.cycle import CycleResult, run_check
+from budgetbot.alerts.cycle import CycleResult, Sink, deliver_pending, enqueue_digest, run_check
 from budgetbot.alerts.decide import Reason
-from budgetbot.ionq import GroupBy, IonQClient, IonQError, Modality, UsageQuery
+from budgetbot.ionq import IonQClient, IonQError
+from budgetbot.logs import configure as configure_logging
+from budgetbot.render.digest import digest_text
 from budgetbot.render.terminal import render_alert, render_report
-from budgetbot.reports.build import Report, build_report, report_query_grouping
+from budgetbot.reports.build import Report
+from budgetbot.reports.fetch import fetch_digest, fetch_report
 from budgetbot.reports.grammar import (
     GROUPINGS,
     MODALITIES,
     GrammarError,
     did_you_mean,
-    parse_range,
 )
 from budgetbot.rules import PolicyLoadError, PolicySet, format_errors, load_policies
-from budgetbot.rules.models import policy_json_schema
+from budgetbot.rules.models import Digest, policy_json_schema
+from budgetbot.scheduler import DEFAULT_GRACE, Job, Scheduler, last_time
 from budgetbot.settings import MissingSetting, Settings
 from budgetbot.store import Store
 from budgetbot.usage import UsageDataError, UsageSource
 
 __all__ = ["main"]
+
+log = logging.getLogger("budgetbot")
 
 T = TypeVar("T")
 
@@ -148,26 +156,6 @@ def report_json(report: Report) -> str:
     return json.dumps(doc, default=_decimal_default, indent=2)
 
 
-def fetch_report(
-    source: UsageSource,
-    grouping: str,
-    modality: str,
-    range_text: str | None,
-    now: dt.datetime,
-    *,
-    top: int = 10,
-) -> Report:
-    """Fetch what a report needs and build it (shared by ``report``, ``demo`` and Slack)."""
-    start, end = parse_range(range_text, modality, now.date())
-    query = UsageQuery(
-        group_by=GroupBy(report_query_grouping(grouping)),
-        modality=Modality(modality),
-        start=start,
-        end=end,
-    )
-    return build_report(source.series(query), grouping, now, top=top)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="budgetbot")
 def main() -> None:
@@ -177,6 +165,7 @@ def main() -> None:
     IONQ_BASE_URL, SLACK_BOT_TOKEN, DATABASE_URL, BUDGETBOT_POLICIES (see the README).
     Try `budgetbot demo` to see everything against a simulated organization.
     """
+    configure_logging()
 
 
 @main.command()
@@ -303,10 +292,18 @@ def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) ->
     with friendly_errors(), _client(settings) as client:
         store = Store(settings.database_url)
         result = run_check(
-            rules, UsageSource(client), store, ConsoleSink(sys.stdout), at, dry_run=dry_run
+            rules,
+            UsageSource(client),
+            store,
+            _sink(settings),
+            at,
+            dry_run=dry_run,
+            notice_channel=_notice_channel(settings, rules),
         )
     _print_cycle(result, at, dry_run=dry_run)
-    if result.failed:
+    if result.error:
+        click.echo(f"Error: {result.error}", err=True)
+    if result.failed or result.error:
         raise SystemExit(1)
 
 
@@ -355,6 +352,155 @@ def backtest(start: dt.datetime, end: dt.datetime, step: str, policies_path: Pat
     click.echo(f"{len(timeline.entries)} notifications over {len(times)} evaluations", err=True)
 
 
+def _notice_channel(settings: Settings, rules: PolicySet) -> str | None:
+    """Where operational notices go: the default channel, else the first rule's channel."""
+    if settings.budgetbot_default_channel:
+        return settings.budgetbot_default_channel
+    return next((p.channel for p in rules.policies if p.channel), None)
+
+
+def _sink(settings: Settings) -> Sink:
+    """Slack when SLACK_BOT_TOKEN is set, else the terminal."""
+    if settings.slack_bot_token is None:
+        return ConsoleSink(sys.stdout)
+    from budgetbot.slack.deliver import SlackSink, make_web_client
+
+    client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    return SlackSink(client, default_channel=settings.budgetbot_default_channel)
+
+
+def _post_digest(
+    digest: Digest,
+    rules: PolicySet,
+    source: UsageSource,
+    store: Store,
+    scheduled_for: dt.datetime,
+    now: dt.datetime,
+) -> bool:
+    """Build a digest and put it in the outbox once per scheduled time; True if it was new."""
+    report = fetch_digest(digest, rules, source, scheduled_for, now)
+    return enqueue_digest(store, report, scheduled_for, now) is not None
+
+
+@main.command()
+@click.argument("name", required=False)
+@now_option
+@policies_option
+@click.option("--dry-run", is_flag=True, help="Print the digest instead of posting it.")
+def digest(
+    name: str | None, now: dt.datetime | None, policies_path: Path | None, dry_run: bool
+) -> None:
+    """Build and post a digest now (every digest of the policy files, or NAME).
+
+    A digest covers the last complete UTC period (its `period:`, a week by default): spend,
+    QPU time and jobs against the period before, the top projects, users and jobs, every
+    budget's burn and a per-day trend. Posts to Slack with SLACK_BOT_TOKEN, else prints.
+
+    Example: budgetbot digest weekly --dry-run --now 2026-11-23T08:00:00Z
+    """
+    at = _now(now)
+    settings = Settings()
+    rules = _load(policies_path or settings.budgetbot_policies)
+    chosen = [d for d in rules.digests if name in (None, d.name)]
+    if not chosen:
+        names = ", ".join(d.name for d in rules.digests) or "none defined"
+        raise click.UsageError(f"no digest named {name!r} (digests: {names})")
+    with friendly_errors(), _client(settings) as client:
+        source = UsageSource(client)
+        if dry_run:
+            for d in chosen:
+                click.echo(digest_text(fetch_digest(d, rules, source, at, at)))
+            return
+        store = Store(settings.database_url)
+        for d in chosen:
+            _post_digest(d, rules, source, store, at, at)
+        sent, failed = deliver_pending(store, _sink(settings), at)
+    for _note, error in failed:
+        click.echo(f"not delivered (kept for the next cycle): {error}", err=True)
+    click.echo(f"digest: {len(sent)} sent, {len(failed)} failed", err=True)
+    if failed:
+        raise SystemExit(1)
+
+
+@main.command()
+@policies_option
+@click.option(
+    "--grace",
+    type=click.IntRange(0, 7 * 24),
+    default=int(DEFAULT_GRACE.total_seconds() // 3600),
+    show_default=True,
+    help="Hours within which a digest missed while down is still posted.",
+)
+@click.option("--clock-start", type=NOW, default=None, hidden=True)
+@click.option("--clock-rate", type=float, default=1.0, hidden=True)
+def schedule(
+    policies_path: Path | None, grace: int, clock_start: dt.datetime | None, clock_rate: float
+) -> None:
+    """Run the clock process: the check cycle and the digests on their schedules.
+
+    The check cycle runs on BUDGETBOT_CHECK_SCHEDULE (cron, UTC; default every 15 minutes);
+    each digest on its own `schedule:` in its `timezone:`. A digest is posted once per
+    scheduled time, even across restarts and with several clock processes on one
+    DATABASE_URL; one missed while the process was down is posted when it returns, if within
+    --grace hours. Stops cleanly on SIGTERM or Ctrl-C.
+
+    Example: budgetbot schedule
+    """
+    settings = Settings()
+    rules = _load(policies_path or settings.budgetbot_policies)
+    started = dt.datetime.now(dt.UTC)
+    base = clock_start or started
+
+    def clock() -> dt.datetime:
+        # --clock-start/--clock-rate run a simulated clock (tests, rehearsals); 1.0 is real time.
+        return base + (dt.datetime.now(dt.UTC) - started) * clock_rate
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with friendly_errors(), _client(settings) as client:
+        store = Store(settings.database_url)
+        sink = _sink(settings)
+
+        def check_job(when: dt.datetime) -> None:
+            run_check(
+                rules,
+                UsageSource(client),
+                store,
+                sink,
+                clock(),
+                notice_channel=_notice_channel(settings, rules),
+            )
+
+        def digest_job(d: Digest) -> Callable[[dt.datetime], None]:
+            def run(when: dt.datetime) -> None:
+                now = clock()
+                if _post_digest(d, rules, UsageSource(client), store, when, now):
+                    log.info("digest %s for %s queued", d.name, when.isoformat())
+                deliver_pending(store, sink, now)
+
+            return run
+
+        jobs = [Job("check", settings.budgetbot_check_schedule, "UTC", check_job)]
+        jobs += [
+            Job(
+                f"digest {d.name}",
+                d.schedule,
+                d.timezone,
+                digest_job(d),
+                grace=dt.timedelta(hours=grace),
+            )
+            for d in rules.digests
+        ]
+        click.echo(
+            f"budgetbot schedule: {len(jobs)} job(s);"
+            f" check on {settings.budgetbot_check_schedule!r}",
+            err=True,
+        )
+        Scheduler(jobs, clock=clock, wait=lambda s: stop.wait(s / clock_rate)).run()
+    click.echo("budgetbot schedule: stopped", err=True)
+
+
 @main.command()
 @now_option
 @click.option("--seed", default=7, show_default=True, help="Seed of the simulated organization.")
@@ -363,9 +509,10 @@ def demo(now: dt.datetime | None, seed: int, policies_path: Path | None) -> None
     """Run the whole pipeline against a simulated IonQ organization, output in the terminal.
 
     Starts the simulator on a free loopback port, points the real IonQ client at it over HTTP,
-    prints a project-weekly report, then runs one check cycle of the example policies (from
-    ./policies, or the copies shipped with budgetbot) with throwaway state. Needs no settings
-    and no network.
+    prints a project-weekly report, runs one check cycle of the example policies (from
+    ./policies, or the copies shipped with budgetbot) with throwaway state, and shows each
+    digest as last scheduled. Needs no settings and no network; with SLACK_BOT_TOKEN set the
+    alerts and digests are posted to Slack instead of printed.
 
     Example: budgetbot demo --now 2026-11-20T12:00:00Z
     """
@@ -384,6 +531,122 @@ def demo(now: dt.datetime | None, seed: int, policies_path: Path | None) -> None
         click.echo(f"Now: {at:%Y-%m-%d %H:%M} UTC; policies: {path}\n")
         source = UsageSource(client)
         click.echo(render_report(fetch_report(source, "project", "weekly", None, at)))
+        sink = _sink(Settings())
+        store = Store.memory()
         click.echo("Alerts due (one check cycle):\n")
-        result = run_check(rules, source, Store.memory(), ConsoleSink(sys.stdout), at)
-    _print_cycle(result, at, dry_run=False)
+        result = run_check(rules, source, store, sink, at)
+        _print_cycle(result, at, dry_run=False)
+        for d in rules.digests:
+            scheduled = last_time(d.schedule, d.timezone, at)
+            click.echo(f"\nDigest {d.name!r} as last scheduled ({scheduled:%Y-%m-%d %H:%M} UTC):\n")
+            _post_digest(d, rules, source, store, scheduled, at)
+        deliver_pending(store, sink, at)
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=3000,
+    envvar="PORT",
+    show_envvar=True,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="HTTP worker threads (each holds a Slack request only until it is acknowledged).",
+)
+@click.option(
+    "--socket-mode",
+    is_flag=True,
+    help="Connect to Slack over Socket Mode with SLACK_APP_TOKEN instead of serving HTTP"
+    " (local use without a public URL). Never automatic: a set SLACK_APP_TOKEN alone does"
+    " not change how serve runs.",
+)
+@policies_option
+@now_option
+def serve(
+    host: str,
+    port: int,
+    threads: int,
+    socket_mode: bool,
+    policies_path: Path | None,
+    now: dt.datetime | None,
+) -> None:
+    """Serve Slack: /ionq-usage at /slack/events, health at /healthz.
+
+    The web process. Runs the Slack app under waitress, a production WSGI server: POST
+    /slack/events takes Slack's signed requests (401 for a missing, wrong or stale signature),
+    GET /healthz answers {"status": "ok"}. Slash commands are acknowledged at once and
+    answered through their response_url when IonQ has replied. Exits 1 at start-up when
+    SLACK_SIGNING_SECRET is missing or Slack refuses SLACK_BOT_TOKEN. With --socket-mode it
+    connects out to Slack over a WebSocket instead (SLACK_APP_TOKEN; no public URL needed).
+
+    Reads SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (--socket-mode), SLACK_API_URL,
+    IONQ_API_KEY, IONQ_ORG_ID, IONQ_BASE_URL, BUDGETBOT_POLICIES and PORT (--port).
+    --now ISO-8601 pins every request's clock (demos and tests).
+
+    Example: budgetbot serve --port 3000
+    """
+    import logging
+
+    from budgetbot.slack.app import (
+        SlackStartupError,
+        build_app,
+        deps_from_settings,
+        run_socket_mode,
+        utc_now,
+    )
+    from budgetbot.slack.web import create_wsgi_app, serve_http
+
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    log = logging.getLogger("budgetbot.serve")
+    settings = Settings()
+    rules = _load(policies_path or settings.budgetbot_policies)
+    if not (settings.ionq_api_key and settings.ionq_org_id):
+        log.warning(
+            "IONQ_API_KEY or IONQ_ORG_ID is not set: /ionq-usage will answer that budgetbot"
+            " is not connected to IonQ"
+        )
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
+    if socket_mode and not app_token:
+        raise click.ClickException(
+            "SLACK_APP_TOKEN is not set: --socket-mode needs the app-level token (xapp-…)"
+        )
+    if app_token and not socket_mode:
+        log.info("SLACK_APP_TOKEN is set but unused: serving HTTP (--socket-mode uses it)")
+    deps = deps_from_settings(settings, rules, now=(lambda: now) if now else utc_now)
+    try:
+        app = build_app(settings, deps)
+    except SlackStartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        if socket_mode:
+            run_socket_mode(app, app_token)
+        else:
+            serve_http(
+                create_wsgi_app(app),
+                host=host,
+                port=port,
+                threads=threads,
+                on_listen=lambda h, p: log.info(
+                    "budgetbot serving Slack at http://%s:%d/slack/events"
+                    " (%d policies, %d threads)",
+                    h,
+                    p,
+                    len(rules.policies),
+                    threads,
+                ),
+            )
+    finally:
+        deps.close()
+    log.info("budgetbot stopped")

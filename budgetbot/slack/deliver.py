@@ -33,9 +33,10 @@ from slack_sdk.http_retry import (
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from budgetbot.alerts.cycle import DeliveryError, Outgoing, OutgoingDigest
+from budgetbot.alerts.cycle import DeliveryError, Note, Outgoing, OutgoingDigest, OutgoingNotice
 from budgetbot.render.blocks import Block, alert_message
 from budgetbot.render.digest import digest_blocks
+from budgetbot.render.slack_text import escape
 
 from .mentions import MentionResolver
 
@@ -73,6 +74,8 @@ RETRY_STATUSES = frozenset({500, 502, 503, 504})
 #: Message metadata event type of alerts (``conversations.history`` finds them by it).
 ALERT_EVENT_TYPE = "budgetbot_alert"
 DIGEST_EVENT_TYPE = "budgetbot_digest"
+NOTICE_EVENT_TYPE = "budgetbot_notice"
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 NO_CHANNEL = "no channel: set `channel:` in the policy or BUDGETBOT_DEFAULT_CHANNEL"
 
 _HINTS = {
@@ -322,6 +325,7 @@ class SlackSink:
         self.default_channel = default_channel
         self.resolver = resolver if resolver is not None else MentionResolver(client)
         self.console_url = console_url
+        self._channel_ids: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"SlackSink(default_channel={self.default_channel!r})"
@@ -351,6 +355,68 @@ class SlackSink:
             "event_payload": {"dedup_key": note.dedup_key},
         }
         return post_message(self.client, channel, text, blocks, metadata=metadata)
+
+    def send_notice(self, note: OutgoingNotice) -> tuple[str, str]:
+        channel = note.channel or self.default_channel
+        if not channel:
+            raise DeliveryError(NO_CHANNEL)
+        text = escape(note.text)
+        blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        metadata = {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"dedup_key": note.dedup_key}}
+        return post_message(self.client, channel, text, blocks, metadata=metadata)
+
+    def find_sent(self, note: Note) -> tuple[str, str] | None:
+        """The message an earlier, interrupted attempt posted for ``note``, found by its key.
+
+        Looks in the thread (replies) or the channel's recent history for message metadata
+        carrying the note's ``dedup_key``. An answer Slack cannot give counts as "not found":
+        posting again is then the lesser harm than never posting.
+        """
+        thread = note.thread if isinstance(note, Outgoing) else None
+        channel = thread[0] if thread else (note.channel or self.default_channel)
+        if not channel:
+            return None
+        try:
+            channel_id = self._channel_id(channel)
+            if channel_id is None:
+                return None
+            if thread is not None:
+                answer = self.client.conversations_replies(
+                    channel=channel_id, ts=thread[1], include_all_metadata=True, limit=200
+                )
+            else:
+                answer = self.client.conversations_history(
+                    channel=channel_id, include_all_metadata=True, limit=200
+                )
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("%s: could not look for an earlier post: %s", channel, _scrub(str(exc)))
+            return None
+        for message in answer.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("dedup_key") == note.dedup_key:
+                return channel_id, str(message["ts"])
+        return None
+
+    def _channel_id(self, channel: str) -> str | None:
+        """A channel id for a name like ``#quantum-spend`` (history needs ids), cached."""
+        name = channel.removeprefix("#")
+        if _CHANNEL_ID.match(name):
+            return name
+        if name not in self._channel_ids:
+            cursor = None
+            while True:
+                page = self.client.conversations_list(
+                    types="public_channel,private_channel",
+                    limit=1000,
+                    cursor=cursor,
+                    exclude_archived=True,
+                )
+                for c in page.get("channels") or []:
+                    self._channel_ids[str(c.get("name"))] = str(c.get("id"))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        return self._channel_ids.get(name)
 
 
 def respond_url(

@@ -121,6 +121,11 @@ class FakeSlack:
         self._views: dict[str, dict[str, Any]] = {}
         self._ts = 0
         self._ids = 0
+        #: method → seconds to wait AFTER handling a call, before answering: the call has taken
+        #: effect (a message is posted) while the client still waits — a crash window.
+        self.answer_delay: dict[str, float] = {}
+        #: channel id → name, for conversations.list (every channel posted to by name).
+        self.channel_names: dict[str, str] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -296,6 +301,8 @@ class FakeSlack:
         if not p.get("text") and not p.get("blocks") and not p.get("attachments"):
             return {"ok": False, "error": "no_text"}
         cid = self.channel_id(str(p["channel"]))
+        if not _ID.match(str(p["channel"])):
+            self.channel_names[cid] = str(p["channel"]).removeprefix("#")
         thread_ts = p.get("thread_ts")
         if thread_ts:
             parent = self._find(cid, str(thread_ts))
@@ -339,7 +346,16 @@ class FakeSlack:
             "permalink": f"https://fake-workspace.slack.test/archives/{cid}/p{ts.replace('.', '')}",
         }
 
+    def _m_conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        channels = [
+            {"id": cid, "name": name, "is_channel": True, "is_member": True}
+            for cid, name in sorted(self.channel_names.items())
+        ]
+        return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
+
     def _m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not _ID.match(str(p.get("channel", ""))):
+            return {"ok": False, "error": "channel_not_found"}  # as Slack: ids only
         cid = self.channel_id(str(p.get("channel", "")))
         with_metadata = _truthy(p.get("include_all_metadata", False))
         limit = int(p.get("limit") or 100)
@@ -518,7 +534,10 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             if fault is not None:
                 self._fault_answer(fault)
                 return
-            self._send(200, json.dumps(fake._api(method, params)))
+            answer = json.dumps(fake._api(method, params))
+            if fake.answer_delay.get(method):
+                time.sleep(fake.answer_delay[method])
+            self._send(200, answer)
 
     return Handler
 

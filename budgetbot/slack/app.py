@@ -1,0 +1,223 @@
+"""The Bolt app: built in one place, from settings and a few dependencies.
+
+:func:`build_app` is the only constructor of the Bolt ``App``. It runs in HTTP mode with
+``process_before_response=False``: Bolt answers Slack as soon as a listener calls ``ack()`` and
+lets the listener go on in :data:`LISTENER_THREADS` worker threads (Bolt's default of 5 would queue
+the sixth slash command behind five slow IonQ queries). Request verification is always on; Bolt
+checks the token with ``auth.test`` while it is built, so a refused token stops ``serve`` at
+start-up rather than at the first request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.error import URLError
+
+from slack_bolt import App, Respond
+from slack_bolt.error import BoltError
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from budgetbot.ionq import IonQClient
+from budgetbot.rules import PolicySet
+from budgetbot.settings import Settings
+from budgetbot.usage import UsageSource
+
+from .deliver import make_web_client
+from .listeners import register_listeners
+
+__all__ = [
+    "APOLOGY",
+    "INTERACTIVE_ATTEMPTS",
+    "INTERACTIVE_DEADLINE",
+    "LISTENER_THREADS",
+    "Deps",
+    "IonQConnection",
+    "SlackStartupError",
+    "build_app",
+    "deps_from_settings",
+    "run_socket_mode",
+    "utc_now",
+]
+
+log = logging.getLogger("budgetbot.slack")
+
+#: Listener threads: slash commands running at once before the next one waits for a thread.
+LISTENER_THREADS = 64
+#: Someone is waiting in Slack: give up on IonQ sooner than a scheduled check would.
+INTERACTIVE_DEADLINE = 20.0
+INTERACTIVE_ATTEMPTS = 3
+#: What Slack shows when a listener fails in a way nobody planned for (details are in the log).
+APOLOGY = "Sorry, something went wrong inside budgetbot; the details are in its log."
+
+
+class SlackStartupError(Exception):
+    """``serve`` cannot start; the message is one line that names the setting to check."""
+
+
+def utc_now() -> dt.datetime:
+    """The wall clock, in UTC: read once per request."""
+    return dt.datetime.now(dt.UTC)
+
+
+class IonQConnection:
+    """One IonQ client shared by every request, created on first use.
+
+    Each request gets its own :class:`UsageSource` (a memo for that request only) over the shared
+    client, whose HTTP connection pool is thread-safe. Missing IonQ settings surface as
+    :class:`~budgetbot.settings.MissingSetting` when a request needs data, not at start-up.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: IonQClient | None = None
+        self._lock = threading.Lock()
+
+    def source(self) -> UsageSource:
+        with self._lock:
+            if self._client is None:
+                base_url, org_id, key = self._settings.require_ionq()
+                self._client = IonQClient(
+                    base_url,
+                    org_id,
+                    key,
+                    deadline=INTERACTIVE_DEADLINE,
+                    max_attempts=INTERACTIVE_ATTEMPTS,
+                )
+            client = self._client
+        return UsageSource(client)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the listeners need besides the request: policies, usage and the clock."""
+
+    rules: PolicySet
+    #: A fresh usage source (its own per-request memo) each call.
+    usage_source: Callable[[], UsageSource]
+    #: Read once per request.
+    now: Callable[[], dt.datetime] = utc_now
+    #: Called when the process stops (closes the IonQ connection).
+    close: Callable[[], None] = field(default=lambda: None)
+
+
+def deps_from_settings(
+    settings: Settings, rules: PolicySet, *, now: Callable[[], dt.datetime] = utc_now
+) -> Deps:
+    """Dependencies for ``serve``: the loaded policies and an IonQ connection from settings."""
+    connection = IonQConnection(settings)
+    return Deps(rules=rules, usage_source=connection.source, now=now, close=connection.close)
+
+
+def _startup_error(exc: Exception) -> SlackStartupError:
+    """One line for a failed ``auth.test``: Slack's error code, never the token."""
+    cause = exc.__context__ if isinstance(exc, BoltError) else exc
+    if isinstance(cause, SlackApiError):
+        data = getattr(cause.response, "data", None)
+        code = data.get("error") if isinstance(data, dict) else None
+        return SlackStartupError(
+            f"Slack refused SLACK_BOT_TOKEN (auth.test answered {code or 'an error'}):"
+            " check SLACK_BOT_TOKEN"
+        )
+    if isinstance(cause, URLError | OSError | SlackClientError):
+        return SlackStartupError(
+            f"Could not reach Slack to check SLACK_BOT_TOKEN ({type(cause).__name__}):"
+            " check SLACK_API_URL and the network"
+        )
+    return SlackStartupError(f"Could not start the Slack app: {type(exc).__name__}")
+
+
+class _DropMessage(logging.Filter):
+    """Drops one known log message (and nothing else)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.message
+
+
+def _quiet_token_warning() -> None:
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself, then warns on every start that
+    it uses our client (which carries that same token) instead. Silence that one line."""
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _DropMessage) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_DropMessage(warning_client_prioritized_and_token_skipped()))
+
+
+def build_app(settings: Settings, deps: Deps) -> App:
+    """The Bolt app with every listener registered.
+
+    Needs ``SLACK_BOT_TOKEN`` and ``SLACK_SIGNING_SECRET`` (also in Socket Mode, where Bolt
+    does not need it to check requests but still refuses to run without one). Raises
+    :class:`SlackStartupError` when one is missing or Slack refuses the token.
+    """
+    if settings.slack_bot_token is None or not settings.slack_bot_token.get_secret_value():
+        raise SlackStartupError("SLACK_BOT_TOKEN is not set: serve needs the bot token (xoxb-…)")
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
+    if not secret.strip():
+        raise SlackStartupError(
+            "SLACK_SIGNING_SECRET is not set: serve needs it to verify requests from Slack"
+            " (Basic Information > App Credentials in the app's settings)"
+        )
+    client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    _quiet_token_warning()
+    try:
+        app = App(
+            client=client,
+            signing_secret=secret,
+            process_before_response=False,
+            request_verification_enabled=True,
+            token_verification_enabled=True,
+            listener_executor=ThreadPoolExecutor(
+                max_workers=LISTENER_THREADS, thread_name_prefix="budgetbot-listener"
+            ),
+        )
+    except (BoltError, SlackClientError, OSError) as exc:
+        raise _startup_error(exc) from None
+    app.error(_on_error)
+    register_listeners(app, deps)
+    return app
+
+
+def _on_error(
+    error: Exception, body: dict[str, Any], logger: logging.Logger, respond: Respond | None
+) -> None:
+    """The one error handler: log the details, answer the user with one apologetic sentence."""
+    logger.error(
+        "unhandled error in a Slack listener (%s %s): %s",
+        body.get("command") or body.get("type") or "request",
+        body.get("text", ""),
+        error,
+        exc_info=error,
+    )
+    if respond is None or not body.get("response_url"):
+        return
+    try:
+        respond(text=APOLOGY, response_type="ephemeral", replace_original=False)
+    except Exception as exc:  # the apology itself failed: the log is all that is left
+        logger.error("could not send the apology to response_url: %s", type(exc).__name__)
+
+
+def run_socket_mode(app: App, app_token: str) -> None:
+    """Connect to Slack over Socket Mode and handle requests until interrupted (local use)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(app, app_token)
+    log.info("budgetbot connected to Slack over Socket Mode; Ctrl-C stops it")
+    handler.start()  # type: ignore[no-untyped-call]  # slack-bolt leaves it unannotated

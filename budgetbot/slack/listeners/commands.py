@@ -1,0 +1,197 @@
+"""``/ionq-usage``: parse first, ``ack()`` at once, then fetch and ``respond()``.
+
+Help and anything unparseable are answered in the acknowledgement itself (ephemeral, with a
+"did you mean") and never reach IonQ. Everything else is acknowledged with a short ephemeral
+"working on it", then fetched and posted to the command's ``response_url``: in the channel when
+the user added ``share``, else only to them. A failure is one polite sentence in Slack; the
+details go to the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from slack_bolt import Ack, App, Respond
+
+from budgetbot.ionq import IonQAuthError, IonQError, IonQNotFound, IonQRequestError
+from budgetbot.render.blocks import Block, error_message, help_message, report_message
+from budgetbot.render.budgets import budgets_blocks
+from budgetbot.reports.fetch import fetch_burns, fetch_report
+from budgetbot.reports.grammar import Command, GrammarError, parse_command, parse_range
+from budgetbot.rules.engine import plan
+from budgetbot.settings import MissingSetting
+from budgetbot.usage import UsageDataError, UsageSource
+
+if TYPE_CHECKING:
+    from budgetbot.slack.app import Deps
+
+__all__ = [
+    "COMMAND",
+    "IONQ_DOWN",
+    "IONQ_KEY_REJECTED",
+    "WORKING",
+    "Reply",
+    "answer",
+    "corrected_command",
+    "failure_sentence",
+    "handle_ionq_usage",
+    "read_command",
+    "register",
+]
+
+log = logging.getLogger("budgetbot.slack.commands")
+
+COMMAND = "/ionq-usage"
+WORKING = "Working on it… asking IonQ."
+IONQ_DOWN = "IonQ is not answering right now; try again in a few minutes."
+IONQ_KEY_REJECTED = "budgetbot's IonQ key was rejected; tell whoever runs budgetbot."
+IONQ_ORG_UNKNOWN = "IonQ does not know budgetbot's organization id; tell whoever runs budgetbot."
+IONQ_REFUSED = "IonQ could not answer that question; try a shorter range."
+NOT_CONNECTED = "budgetbot is not connected to IonQ yet; tell whoever runs budgetbot."
+UNREADABLE = "IonQ's answer did not add up, so budgetbot shows nothing rather than a wrong figure."
+#: Queries of ``budgets`` asked side by side (each is one IonQ request).
+PARALLEL_QUERIES = 8
+
+ResponseType = Literal["ephemeral", "in_channel"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message for Slack: fallback text, blocks and who sees it."""
+
+    text: str
+    blocks: list[Block]
+    response_type: ResponseType = "ephemeral"
+
+
+def corrected_command(text: str, suggestion: str | None) -> str | None:
+    """The whole command with the one misspelt word replaced, when that makes it valid.
+
+    ``projekt weekly`` with the suggestion ``project`` gives ``/ionq-usage project weekly``.
+    """
+    if not suggestion:
+        return None
+    words = text.split()
+    for i in range(len(words)):
+        candidate = [*words[:i], suggestion, *words[i + 1 :]]
+        try:
+            parse_command(" ".join(candidate))
+        except GrammarError:
+            continue
+        return f"{COMMAND} {' '.join(candidate)}"
+    return f"{COMMAND} {suggestion}"
+
+
+def read_command(text: str, now: dt.datetime) -> Command | Reply:
+    """What to do with the text after ``/ionq-usage`` at ``now`` (pure).
+
+    A :class:`Command` is work to do after ``ack()``; a :class:`Reply` (help) is the whole
+    answer, to put in the acknowledgement. Ranges are checked here too, so a range in the
+    future is help, not an IonQ error.
+    """
+    try:
+        command = parse_command(text)
+        if command.kind == "report" and command.report is not None:
+            parse_range(command.report.range_text, command.report.modality, now.date())
+    except GrammarError as exc:
+        return Reply(*help_message(exc.message, corrected_command(text, exc.suggestion)))
+    if command.kind == "help":
+        return Reply(*help_message())
+    return command
+
+
+def failure_sentence(exc: Exception) -> str:
+    """The one sentence Slack shows for an expected failure (details belong in the log)."""
+    if isinstance(exc, IonQAuthError):
+        return IONQ_KEY_REJECTED
+    if isinstance(exc, IonQNotFound):
+        return IONQ_ORG_UNKNOWN
+    if isinstance(exc, IonQRequestError):
+        return IONQ_REFUSED
+    if isinstance(exc, MissingSetting):
+        return NOT_CONNECTED
+    if isinstance(exc, UsageDataError):
+        return UNREADABLE
+    return IONQ_DOWN
+
+
+def _prefetch(source: UsageSource, deps: Deps, now: dt.datetime) -> None:
+    """Ask IonQ the budget view's queries side by side; the source's memo keeps the answers."""
+    queries = plan(deps.rules.policies, (), now)
+    if len(queries) < 2:
+        return
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_QUERIES, len(queries))) as pool:
+        # list() re-raises the first failure here.
+        list(pool.map(source.series, queries))
+
+
+def answer(command: Command, deps: Deps, now: dt.datetime) -> Reply:
+    """Fetch and render what ``command`` asks for at ``now``; raises IonQ and usage errors."""
+    source = deps.usage_source()
+    response_type: ResponseType = "in_channel" if command.share else "ephemeral"
+    if command.kind == "budgets":
+        _prefetch(source, deps, now)
+        text, blocks = budgets_blocks(
+            fetch_burns(deps.rules, source, now), title="Budgets this period"
+        )
+        return Reply(text, blocks, response_type)
+    request = command.report
+    assert request is not None, "a report command carries its request"
+    report = fetch_report(source, request.grouping, request.modality, request.range_text, now)
+    return Reply(*report_message(report), response_type)
+
+
+def handle_ionq_usage(
+    body: Mapping[str, Any],
+    ack: Ack,
+    respond: Respond,
+    deps: Deps,
+    logger: logging.Logger = log,
+) -> None:
+    """The whole life of one ``/ionq-usage``: read, acknowledge, fetch, respond."""
+    now = deps.now()
+    text = str(body.get("text") or "")
+    todo = read_command(text, now)
+    if isinstance(todo, Reply):
+        ack(text=todo.text, blocks=todo.blocks, response_type="ephemeral")
+        return
+    ack(text=WORKING, response_type="ephemeral")
+    try:
+        reply = answer(todo, deps, now)
+    except (IonQError, MissingSetting, UsageDataError) as exc:
+        logger.warning(
+            "%s %r from %s failed: %s: %s",
+            COMMAND,
+            text,
+            body.get("user_id", "?"),
+            type(exc).__name__,
+            exc,
+        )
+        reply = Reply(*error_message(failure_sentence(exc)))
+    _send(respond, reply, logger)
+
+
+def _send(respond: Respond, reply: Reply, logger: logging.Logger) -> None:
+    result = respond(
+        text=reply.text,
+        blocks=reply.blocks,
+        response_type=reply.response_type,
+        replace_original=False,
+    )
+    status = getattr(result, "status_code", 200)
+    if status != 200:
+        logger.warning("%s: response_url answered %s", COMMAND, status)
+
+
+def register(app: App, deps: Deps) -> None:
+    """Bind ``/ionq-usage`` to :func:`handle_ionq_usage` with ``deps``."""
+
+    def ionq_usage(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        handle_ionq_usage(body, ack, respond, deps)
+
+    app.command(COMMAND)(ionq_usage)

@@ -1,0 +1,297 @@
+"""``/ionq-usage`` through the real Bolt app, in process: signed requests in, real HTTP edges out.
+
+The app is built by ``build_app`` with its Web API pointed at the fake Slack and its IonQ client
+at the simulator; requests go through ``App.dispatch`` (request verification included), and
+answers sent to ``response_url`` are read back from the fake.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from slack_bolt import App, BoltRequest, BoltResponse
+
+from budgetbot.ionq import IonQAuthError, IonQNotFound, IonQUnavailable
+from budgetbot.rules import load_policies
+from budgetbot.settings import MissingSetting, Settings
+from budgetbot.sim import SimServer
+from budgetbot.slack.app import (
+    APOLOGY,
+    Deps,
+    IonQConnection,
+    SlackStartupError,
+    build_app,
+)
+from budgetbot.slack.listeners.commands import (
+    IONQ_DOWN,
+    IONQ_KEY_REJECTED,
+    NOT_CONNECTED,
+    WORKING,
+    Reply,
+    corrected_command,
+    failure_sentence,
+    read_command,
+)
+from budgetbot.usage import UsageDataError, UsageSource
+from tests.fakes.slack_api import FakeSlack, iter_blocks_text
+from tests.slack.test_signing import signed_headers
+from tests.support import API_KEY, NOW
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "in-process-signing-secret"
+BOT_TOKEN = "xoxb-in-process-token"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as f:
+        yield f
+
+
+def _settings(sim: SimServer, fake: FakeSlack, **over: Any) -> Settings:
+    values: dict[str, Any] = {
+        "slack_bot_token": BOT_TOKEN,
+        "slack_signing_secret": SECRET,
+        "slack_api_url": fake.base_url,
+        "ionq_base_url": sim.base_url,
+        "ionq_org_id": sim.org_id,
+        "ionq_api_key": API_KEY,
+        "budgetbot_policies": REPO / "policies",
+    }
+    values.update(over)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def _deps(settings: Settings, source: Callable[[], UsageSource] | None = None) -> Deps:
+    connection = IonQConnection(settings)
+    return Deps(
+        rules=load_policies(REPO / "policies"),
+        usage_source=source or connection.source,
+        now=lambda: NOW,
+        close=connection.close,
+    )
+
+
+@pytest.fixture
+def app(sim: SimServer, fake: FakeSlack) -> Iterator[App]:
+    settings = _settings(sim, fake)
+    deps = _deps(settings)
+    yield build_app(settings, deps)
+    deps.close()
+
+
+def command(app: App, text: str, response_url: str, *, sign: bool = True) -> BoltResponse:
+    body = urlencode(
+        {
+            "token": "verification-token-unused",
+            "team_id": "T123",
+            "channel_id": "C0123456",
+            "user_id": "U0123",
+            "command": "/ionq-usage",
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    )
+    # Bolt checks signatures against the wall clock: sign with it.
+    headers = signed_headers(SECRET if sign else "wrong", int(time.time()), body)
+    return app.dispatch(BoltRequest(body=body, headers=headers))
+
+
+def wait_for_responses(fake: FakeSlack, id_: str, count: int = 1) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        found = fake.responses(id_)
+        if len(found) >= count:
+            return found
+        time.sleep(0.02)
+    raise AssertionError(f"no answer at response_url {id_!r}")
+
+
+def text_of(message: dict[str, Any]) -> str:
+    return " ".join([message.get("text", ""), *iter_blocks_text(message.get("blocks") or [])])
+
+
+# -- pure parts ------------------------------------------------------------------------------
+
+
+def test_read_command_help_and_typos_are_replies() -> None:
+    assert isinstance(read_command("help", NOW), Reply)
+    typo = read_command("projekt weekly", NOW)
+    assert isinstance(typo, Reply)
+    assert "/ionq-usage project weekly" in text_of({"text": typo.text, "blocks": typo.blocks})
+    future = read_command("project daily 2027-01-01..2027-01-05", NOW)
+    assert isinstance(future, Reply) and "future" in future.text
+
+
+def test_read_command_work() -> None:
+    todo = read_command("user daily 7d share", NOW)
+    assert not isinstance(todo, Reply)
+    assert todo.kind == "report" and todo.share
+    assert todo.report is not None and todo.report.grouping == "user"
+    assert not isinstance(read_command("", NOW), Reply)
+    assert read_command("budgets", NOW) == read_command(" BUDGETS ", NOW)
+
+
+def test_corrected_command_replaces_the_misspelt_word() -> None:
+    assert corrected_command("projekt weekly", "project") == "/ionq-usage project weekly"
+    assert corrected_command("user wekly 7d", "weekly") == "/ionq-usage user weekly 7d"
+    assert corrected_command("budgts", "budgets") == "/ionq-usage budgets"
+    assert corrected_command("xyz", None) is None
+
+
+def test_failure_sentences() -> None:
+    assert failure_sentence(IonQAuthError("401 …")) == IONQ_KEY_REJECTED
+    assert failure_sentence(IonQUnavailable("503 …")) == IONQ_DOWN
+    assert "organization" in failure_sentence(IonQNotFound("404 …"))
+    assert failure_sentence(MissingSetting("IONQ_API_KEY is not set")) == NOT_CONNECTED
+    assert "did not add up" in failure_sentence(UsageDataError("totals"))
+
+
+# -- through the app --------------------------------------------------------------------------
+
+
+def test_help_is_the_ack_and_asks_nothing_of_ionq(
+    app: App, sim: SimServer, fake: FakeSlack
+) -> None:
+    response = command(app, "help", fake.response_url("h"))
+    assert response.status == 200
+    assert "/ionq-usage" in response.body and '"response_type": "ephemeral"' in response.body
+    response = command(app, "projekt weekly", fake.response_url("t"))
+    assert response.status == 200
+    assert "Did you mean" in response.body and "/ionq-usage project weekly" in response.body
+    time.sleep(0.2)  # nothing should arrive later either
+    assert sim.usage_requests == []
+    assert fake.responses("h") == [] and fake.responses("t") == []
+
+
+def test_report_is_acked_then_answered(app: App, sim: SimServer, fake: FakeSlack) -> None:
+    response = command(app, "project weekly 4w", fake.response_url("r"))
+    assert response.status == 200 and json.loads(response.body)["text"] == WORKING
+    (answer,) = wait_for_responses(fake, "r")
+    assert answer["response_type"] == "ephemeral"
+    assert "IonQ spend by project, weekly" in text_of(answer)
+    assert len(sim.usage_requests) == 1
+
+
+def test_share_answers_in_channel(app: App, fake: FakeSlack) -> None:
+    command(app, "user monthly share", fake.response_url("s"))
+    (answer,) = wait_for_responses(fake, "s")
+    assert answer["response_type"] == "in_channel"
+    assert "IonQ spend by user, monthly" in text_of(answer)
+
+
+def test_budgets_view(app: App, sim: SimServer, fake: FakeSlack) -> None:
+    command(app, "budgets", fake.response_url("b"))
+    (answer,) = wait_for_responses(fake, "b")
+    text = text_of(answer)
+    assert "Budgets this period" in text and "chem-monthly" in text
+    # Every distinct query once, asked side by side.
+    paths = {
+        (r.query["group_by"], r.query["modality"], r.query["start_date"])
+        for r in sim.usage_requests
+    }
+    assert len(paths) == len(sim.usage_requests)
+
+
+def test_rejected_ionq_key_is_one_sentence(sim: SimServer, fake: FakeSlack) -> None:
+    settings = _settings(sim, fake, ionq_api_key="not-the-key")
+    deps = _deps(settings)
+    app = build_app(settings, deps)
+    command(app, "org daily", fake.response_url("k"))
+    (answer,) = wait_for_responses(fake, "k")
+    assert answer["text"] == IONQ_KEY_REJECTED and answer["response_type"] == "ephemeral"
+    deps.close()
+
+
+def test_missing_ionq_settings_is_one_sentence(sim: SimServer, fake: FakeSlack) -> None:
+    settings = _settings(sim, fake, ionq_api_key=None, ionq_org_id=None)
+    app = build_app(settings, _deps(settings))
+    command(app, "project", fake.response_url("m"))
+    (answer,) = wait_for_responses(fake, "m")
+    assert answer["text"] == NOT_CONNECTED
+    assert sim.usage_requests == []
+
+
+def test_unexpected_error_gets_the_apology(sim: SimServer, fake: FakeSlack) -> None:
+    def broken() -> UsageSource:
+        raise RuntimeError("bug in budgetbot")
+
+    settings = _settings(sim, fake)
+    app = build_app(settings, _deps(settings, broken))
+    assert command(app, "project", fake.response_url("x")).status == 200
+    (answer,) = wait_for_responses(fake, "x")
+    assert answer["text"] == APOLOGY and answer["response_type"] == "ephemeral"
+
+
+def test_bad_signature_is_refused_before_any_listener(
+    app: App, sim: SimServer, fake: FakeSlack
+) -> None:
+    assert command(app, "project", fake.response_url("u"), sign=False).status == 401
+    time.sleep(0.2)
+    assert fake.responses("u") == [] and sim.usage_requests == []
+
+
+# -- start-up -------------------------------------------------------------------------------
+
+
+def test_start_up_needs_the_signing_secret(sim: SimServer, fake: FakeSlack) -> None:
+    settings = _settings(sim, fake, slack_signing_secret=None)
+    with pytest.raises(SlackStartupError, match="SLACK_SIGNING_SECRET is not set"):
+        build_app(settings, _deps(settings))
+    assert fake.calls_to("auth.test") == []
+
+
+def test_start_up_fails_on_a_refused_token(sim: SimServer, fake: FakeSlack) -> None:
+    settings = _settings(sim, fake, slack_bot_token="xoxb-invalid")
+    with pytest.raises(SlackStartupError) as info:
+        build_app(settings, _deps(settings))
+    message = str(info.value)
+    assert "invalid_auth" in message and "check SLACK_BOT_TOKEN" in message
+    assert "xoxb-invalid" not in message and "\n" not in message
+
+
+def test_start_up_checks_the_token_with_auth_test(app: App, fake: FakeSlack) -> None:
+    (call,) = [c for c in fake.calls if c[0] == "auth.test"]
+    assert call[2]["Authorization"] == f"Bearer {BOT_TOKEN}"
+
+
+# -- deployment files -----------------------------------------------------------------------
+
+
+def test_manifest_declares_the_command_and_scopes() -> None:
+    import yaml
+
+    manifest = yaml.safe_load((REPO / "slack-manifest.yaml").read_text())
+    (slash,) = manifest["features"]["slash_commands"]
+    assert slash["command"] == "/ionq-usage"
+    assert slash["url"] == "https://YOUR-HOST/slack/events"
+    assert slash["description"] and slash["usage_hint"]
+    settings = manifest["settings"]
+    assert settings["interactivity"]["request_url"].endswith("/slack/events")
+    assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) >= {
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "users:read",
+        "users:read.email",
+        "usergroups:read",
+        "files:write",
+    }
+
+
+def test_procfile_runs_serve_under_the_platform_port() -> None:
+    lines = dict(
+        line.split(":", 1) for line in (REPO / "Procfile").read_text().splitlines() if line
+    )
+    assert lines["web"].strip() == "budgetbot serve --port $PORT"
+    assert lines["clock"].strip() == "budgetbot schedule"
+    assert lines["release"].strip().startswith("budgetbot validate")

@@ -1,0 +1,341 @@
+"""The real ``budgetbot serve`` in a subprocess, driven over loopback HTTP like Slack drives it.
+
+IonQ is the simulator (started here, with latency so that a slow IonQ is visible), Slack's Web API
+and ``response_url`` are the fake; requests are signed by the test. The process is stopped with
+SIGTERM at the end, and nothing it logged may contain a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from budgetbot.sim import SimOrg, SimServer
+from budgetbot.slack.app import APOLOGY
+from budgetbot.slack.listeners.commands import IONQ_DOWN, WORKING
+from tests.fakes.slack_api import FakeSlack, iter_blocks_text
+from tests.slack.test_signing import signed_headers
+from tests.support import NOW
+
+REPO = Path(__file__).resolve().parents[2]
+BOT_TOKEN = "xoxb-test-7f3a9c1e5b-serve-token"
+SIGNING_SECRET = "serve-signing-secret-5e2d8a"
+IONQ_KEY = "ionq-serve-key-4b6c0d"
+SECRETS = (BOT_TOKEN, SIGNING_SECRET, IONQ_KEY)
+LISTENING = re.compile(r"serving Slack at http://[^:]+:(\d+)/slack/events")
+#: Slack gives up on a slash command not acknowledged within 3 seconds.
+ACK_LIMIT = 3.0
+
+
+@dataclass
+class Served:
+    proc: subprocess.Popen[bytes]
+    url: str
+    stderr: Path
+    sim: SimServer
+    fake: FakeSlack
+
+    def log(self) -> str:
+        return self.stderr.read_text(errors="replace")
+
+
+def _env(tmp: Path, sim: SimServer, fake: FakeSlack, **over: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "IONQ_", "BUDGETBOT_", "DATABASE_URL", "PORT"))
+    }
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.base_url,
+            "IONQ_BASE_URL": sim.base_url,
+            "IONQ_ORG_ID": sim.org_id,
+            "IONQ_API_KEY": IONQ_KEY,
+            "BUDGETBOT_POLICIES": str(REPO / "policies"),
+            "DATABASE_URL": f"sqlite:///{tmp / 'state.db'}",
+            "PYTHONPATH": str(REPO),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(over)
+    return env
+
+
+def _serve_cmd() -> list[str]:
+    return [sys.executable, "-m", "budgetbot", "serve", "--host", "127.0.0.1", "--port", "0"]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tmp = tmp_path_factory.mktemp("serve")
+    stderr = tmp / "stderr.log"
+    with (
+        SimServer(SimOrg(), api_key=IONQ_KEY, now=NOW) as sim,
+        FakeSlack(token=BOT_TOKEN) as fake,
+        stderr.open("wb") as err,
+    ):
+        proc = subprocess.Popen(
+            [*_serve_cmd(), "--now", NOW.isoformat()],
+            cwd=tmp,
+            env=_env(tmp, sim, fake),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+        try:
+            port = _wait_listening(proc, stderr)
+            url = f"http://127.0.0.1:{port}"
+            _wait_healthy(url)
+            yield Served(proc, url, stderr, sim, fake)
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise
+        log = stderr.read_text(errors="replace")
+        assert code == 0, log
+        assert "budgetbot stopped" in log
+        for secret in SECRETS:
+            assert secret not in log
+
+
+def _wait_listening(proc: subprocess.Popen[bytes], stderr: Path) -> int:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        m = LISTENING.search(stderr.read_text(errors="replace"))
+        if m:
+            return int(m.group(1))
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited {proc.returncode}:\n{stderr.read_text()}")
+        time.sleep(0.05)
+    raise AssertionError(f"serve did not start:\n{stderr.read_text()}")
+
+
+def _wait_healthy(url: str) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("no /healthz")
+
+
+@pytest.fixture(autouse=True)
+def _clean(served: Served) -> None:
+    served.sim.reset()
+
+
+def form(text: str, response_url: str) -> str:
+    return urlencode(
+        {
+            "token": "verification-token-unused",
+            "team_id": "T123",
+            "team_domain": "fake-workspace",
+            "channel_id": "C0123456",
+            "channel_name": "quantum-spend",
+            "user_id": "U0123",
+            "user_name": "alice",
+            "command": "/ionq-usage",
+            "text": text,
+            "api_app_id": "A0123",
+            "response_url": response_url,
+            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        }
+    )
+
+
+def post(
+    served: Served,
+    body: str,
+    *,
+    secret: str | None = SIGNING_SECRET,
+    age: float = 0.0,
+) -> tuple[httpx.Response, float]:
+    """POST a slash command; returns the answer and the seconds it took."""
+    if secret is None:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    else:
+        # The server checks the timestamp against its own (wall) clock.
+        headers = signed_headers(secret, int(time.time() - age), body)
+    started = time.monotonic()
+    response = httpx.post(f"{served.url}/slack/events", content=body, headers=headers, timeout=10)
+    return response, time.monotonic() - started
+
+
+def slash(served: Served, text: str, id_: str) -> tuple[httpx.Response, float]:
+    return post(served, form(text, served.fake.response_url(id_)))
+
+
+def wait_answer(served: Served, id_: str, timeout: float = 20.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = served.fake.responses(id_)
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"nothing arrived at response_url {id_!r}:\n{served.log()[-3000:]}")
+
+
+def text_of(message: dict[str, Any]) -> str:
+    return " ".join([message.get("text", ""), *iter_blocks_text(message.get("blocks") or [])])
+
+
+# -- routes ---------------------------------------------------------------------------------
+
+
+def test_healthz_and_unknown_paths(served: Served) -> None:
+    health = httpx.get(f"{served.url}/healthz")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    assert httpx.get(f"{served.url}/nope").status_code == 404
+    assert httpx.post(f"{served.url}/slack/other", content="x").status_code == 404
+    assert httpx.get(f"{served.url}/slack/events").status_code == 405
+
+
+def test_unsigned_wrongly_signed_and_stale_requests_get_401(served: Served) -> None:
+    body = form("project weekly", served.fake.response_url("denied"))
+    assert post(served, body, secret=None)[0].status_code == 401
+    assert post(served, body, secret="not-the-secret")[0].status_code == 401
+    assert post(served, body, age=6 * 60)[0].status_code == 401
+    tampered = signed_headers(SIGNING_SECRET, int(time.time()), body)
+    response = httpx.post(
+        f"{served.url}/slack/events", content=body.replace("weekly", "daily"), headers=tampered
+    )
+    assert response.status_code == 401
+    time.sleep(0.3)
+    assert served.sim.usage_requests == []
+    assert served.fake.responses("denied") == []
+
+
+# -- slash commands -------------------------------------------------------------------------
+
+
+def test_report_is_acknowledged_before_ionq_answers(served: Served) -> None:
+    served.sim.latency = 5.0
+    response, took = slash(served, "project weekly", "report")
+    assert response.status_code == 200
+    assert took < ACK_LIMIT, f"acknowledged after {took:.2f}s"
+    assert response.json() == {"text": WORKING, "response_type": "ephemeral"}
+    answer = wait_answer(served, "report")
+    assert answer["response_type"] == "ephemeral"
+    assert "IonQ spend by project, weekly" in text_of(answer)
+    assert answer["blocks"][0]["type"] == "header"
+    assert len(served.sim.usage_requests) == 1
+
+
+def test_share_answers_in_channel(served: Served) -> None:
+    response, _ = slash(served, "user daily 7d share", "share")
+    assert response.status_code == 200
+    answer = wait_answer(served, "share")
+    assert answer["response_type"] == "in_channel"
+    assert "IonQ spend by user, daily" in text_of(answer)
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [("help", "/ionq-usage budgets"), ("projekt weekly", "/ionq-usage project weekly")],
+)
+def test_help_and_typos_are_answered_in_the_ack_without_ionq(
+    served: Served, text: str, expect: str
+) -> None:
+    served.sim.latency = 5.0
+    response, took = slash(served, text, "help")
+    assert response.status_code == 200 and took < ACK_LIMIT
+    doc = response.json()
+    assert doc["response_type"] == "ephemeral"
+    shown = text_of(doc)
+    assert expect in shown
+    if text != "help":
+        assert "Did you mean" in shown
+    time.sleep(0.3)
+    assert served.sim.usage_requests == []
+    assert served.fake.responses("help") == []
+
+
+def test_budgets_view(served: Served) -> None:
+    served.sim.latency = 1.0
+    response, took = slash(served, "budgets", "budgets")
+    assert response.status_code == 200 and took < ACK_LIMIT
+    answer = wait_answer(served, "budgets")
+    assert answer["response_type"] == "ephemeral"
+    text = text_of(answer)
+    assert "Budgets this period" in text
+    for rule in ("org-monthly", "chem-monthly", "user-weekly"):
+        assert rule in text
+
+
+def test_ionq_outage_is_one_polite_sentence(served: Served) -> None:
+    served.sim.fail(503, times=50)
+    response, _ = slash(served, "org monthly", "outage")
+    assert response.status_code == 200
+    answer = wait_answer(served, "outage")
+    assert answer["text"] == IONQ_DOWN
+    assert answer["response_type"] == "ephemeral"
+    assert APOLOGY not in text_of(answer)
+    assert "IonQ" in served.log()  # the details are in the log instead
+
+
+def test_many_commands_at_once_do_not_queue(served: Served) -> None:
+    """20 slow commands at once: each acknowledged in time, all answered in about one delay."""
+    served.sim.latency = 3.0
+    count = 20
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        results = list(
+            pool.map(lambda i: slash(served, "project weekly", f"many-{i}"), range(count))
+        )
+    assert all(r.status_code == 200 for r, _ in results)
+    assert max(took for _, took in results) < ACK_LIMIT
+    for i in range(count):
+        wait_answer(served, f"many-{i}", timeout=15)
+    # With Bolt's default 5 listener threads this would take four rounds (12 s and more).
+    assert time.monotonic() - started < 9.0
+
+
+# -- start-up failures ----------------------------------------------------------------------
+
+
+def _start_and_fail(tmp: Path, sim: SimServer, fake: FakeSlack, **env: str) -> tuple[int, str]:
+    run = subprocess.run(
+        _serve_cmd(),
+        cwd=tmp,
+        env=_env(tmp, sim, fake, **env),
+        capture_output=True,
+        timeout=30,
+    )
+    return run.returncode, run.stderr.decode(errors="replace")
+
+
+def test_serve_refuses_to_start_without_a_signing_secret(served: Served, tmp_path: Path) -> None:
+    code, err = _start_and_fail(tmp_path, served.sim, served.fake, SLACK_SIGNING_SECRET="")
+    assert code == 1
+    assert "Error: SLACK_SIGNING_SECRET is not set" in err
+    assert "Traceback" not in err
+
+
+def test_serve_refuses_to_start_with_a_rejected_token(served: Served, tmp_path: Path) -> None:
+    refused = "xoxb-refused-by-fake-slack-99"
+    code, err = _start_and_fail(tmp_path, served.sim, served.fake, SLACK_BOT_TOKEN=refused)
+    assert code == 1
+    assert "Slack refused SLACK_BOT_TOKEN (auth.test answered invalid_auth)" in err
+    assert refused not in err and "Traceback" not in err

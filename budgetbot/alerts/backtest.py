@@ -13,7 +13,7 @@ from budgetbot.rules.loader import PolicySet
 from budgetbot.store.db import Store
 from budgetbot.usage.source import UsageSource
 
-from .cycle import Outgoing, OutgoingDigest, run_check
+from .cycle import Note, Outgoing, OutgoingDigest, OutgoingNotice, run_check
 
 __all__ = ["Timeline", "replay_times", "run_backtest"]
 
@@ -67,6 +67,12 @@ class _Collect:
 
     def send_digest(self, note: OutgoingDigest) -> tuple[str, str]:
         return note.channel or "backtest", f"backtest-{note.id}"
+
+    def send_notice(self, note: OutgoingNotice) -> tuple[str, str]:
+        return note.channel or "backtest", f"backtest-{note.id}"
+
+    def find_sent(self, note: Note) -> tuple[str, str] | None:
+        return None
 
 
 def run_backtest(rules: PolicySet, source: UsageSource, times: list[dt.datetime]) -> Timeline:

@@ -7,7 +7,7 @@ from typing import TextIO
 from budgetbot.render.digest import digest_text
 from budgetbot.render.terminal import render_alert
 
-from .cycle import Outgoing, OutgoingDigest
+from .cycle import Note, Outgoing, OutgoingDigest, OutgoingNotice
 
 __all__ = ["ConsoleSink"]
 
@@ -30,3 +30,11 @@ class ConsoleSink:
         self.stream.write(digest_text(note.digest))
         self.stream.flush()
         return note.channel or "console", f"console-{note.id}"
+
+    def send_notice(self, note: OutgoingNotice) -> tuple[str, str]:
+        self.stream.write(f"[{note.channel or '(default channel)'}] NOTICE {note.text}\n")
+        self.stream.flush()
+        return note.channel or "console", f"console-{note.id}"
+
+    def find_sent(self, note: Note) -> tuple[str, str] | None:
+        return None  # a terminal keeps no history to look in

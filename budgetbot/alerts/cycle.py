@@ -9,16 +9,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+import socket
+import time
+import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from budgetbot.ionq import IonQError
 from budgetbot.reports.digest import DigestReport
 from budgetbot.rules.engine import evaluate, plan
 from budgetbot.rules.findings import Finding
 from budgetbot.rules.loader import PolicySet
-from budgetbot.store.db import FiredLevel, Store
+from budgetbot.store.db import FiredLevel, Store, StoredNotification
+from budgetbot.usage.normalize import UsageDataError
 from budgetbot.usage.source import UsageSource
 
 from .decide import Decision, Reason, decide, fired_key
@@ -26,11 +32,14 @@ from .decide import Decision, Reason, decide, fired_key
 __all__ = [
     "CycleResult",
     "DeliveryError",
+    "Note",
     "Outgoing",
     "OutgoingDigest",
+    "OutgoingNotice",
     "Sink",
     "deliver_pending",
     "enqueue_digest",
+    "enqueue_notice",
     "run_check",
 ]
 
@@ -65,12 +74,32 @@ class OutgoingDigest:
     channel: str | None
 
 
+@dataclass(frozen=True)
+class OutgoingNotice:
+    """An operational notice ("usage data unavailable since …")."""
+
+    id: int
+    dedup_key: str
+    text: str
+    channel: str | None
+
+
+Note = Outgoing | OutgoingDigest | OutgoingNotice
+
+
 class Sink(Protocol):
-    """Where notifications go (the terminal, Slack). Returns ``(channel, ts)`` or raises."""
+    """Where notifications go (the terminal, Slack). Sends return ``(channel, ts)`` or raise
+    ``DeliveryError``."""
 
     def send(self, note: Outgoing) -> tuple[str, str]: ...
 
     def send_digest(self, note: OutgoingDigest) -> tuple[str, str]: ...
+
+    def send_notice(self, note: OutgoingNotice) -> tuple[str, str]: ...
+
+    def find_sent(self, note: Note) -> tuple[str, str] | None:
+        """``(channel, ts)`` of the message an earlier attempt posted for ``note``, if any."""
+        ...
 
 
 @dataclass
@@ -78,8 +107,12 @@ class CycleResult:
     queries: int = 0
     findings: list[Finding] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
-    sent: list[Outgoing | OutgoingDigest] = field(default_factory=list)
-    failed: list[tuple[Outgoing | OutgoingDigest, str]] = field(default_factory=list)
+    sent: list[Note] = field(default_factory=list)
+    failed: list[tuple[Note, str]] = field(default_factory=list)
+    #: Why usage could not be read this cycle (no findings were made), else None.
+    error: str | None = None
+    fetch_seconds: float = 0.0
+    evaluate_seconds: float = 0.0
 
     @property
     def to_notify(self) -> list[Decision]:
@@ -110,6 +143,10 @@ def enqueue_digest(
     return ids[0] if ids else None
 
 
+UNAVAILABLE_SINCE = "ionq_unavailable_since"
+LAST_GOOD_CYCLE = "last_good_cycle"
+
+
 def run_check(
     rules: PolicySet,
     source: UsageSource,
@@ -118,18 +155,38 @@ def run_check(
     now: dt.datetime,
     *,
     dry_run: bool = False,
+    notice_channel: str | None = None,
 ) -> CycleResult:
-    """Run one cycle at ``now``; with ``dry_run`` decide but record and deliver nothing."""
+    """Run one cycle at ``now``; with ``dry_run`` decide but record and deliver nothing.
+
+    When IonQ cannot be read (after the client's retries), no finding is made from missing data:
+    the outage is recorded, one "unavailable since" notice is queued per outage, and whatever
+    waits in the outbox is still delivered. The first good cycle after it evaluates as usual,
+    so alerts crossed meanwhile go out then.
+    """
     result = CycleResult()
+    started = time.monotonic()
     queries = plan(rules.policies, rules.anomalies, now)
     result.queries = len(queries)
-    data = {q: source.series(q) for q in queries}
+    try:
+        data = {q: source.series(q) for q in queries}
+    except (IonQError, UsageDataError) as exc:
+        result.error = str(exc)
+        if not dry_run:
+            _record_outage(store, str(exc), notice_channel, now)
+            if sink is not None:
+                result.sent, result.failed = deliver_pending(store, sink, now)
+        result.fetch_seconds = time.monotonic() - started
+        _log_cycle(result, now)
+        return result
+    result.fetch_seconds = time.monotonic() - started
     result.findings = evaluate(rules.policies, rules.anomalies, data, now)
     fired: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     for level in store.fired_levels(f.period for f in result.findings):
         fired[(level.rule, level.group_key, level.period, level.kind)].add(level.level)
-    started = store.threads_started(f.thread_key for f in result.findings)
-    result.decisions = decide(result.findings, fired, started)
+    started_threads = store.threads_started(f.thread_key for f in result.findings)
+    result.decisions = decide(result.findings, fired, started_threads)
+    result.evaluate_seconds = time.monotonic() - started - result.fetch_seconds
     if dry_run:
         return result
     levels = [
@@ -143,36 +200,129 @@ def run_check(
         if d.notify
     ]
     store.record(levels, notes, now)
+    _record_recovery(store, notice_channel, now)
     if sink is not None:
         result.sent, result.failed = deliver_pending(store, sink, now)
+    _log_cycle(result, now)
     return result
 
 
+def _log_cycle(result: CycleResult, now: dt.datetime) -> None:
+    """One structured line per cycle: what was fetched, found, sent and how long it took."""
+    log.info(
+        "cycle at %s: %s",
+        now.isoformat(),
+        f"IonQ unavailable: {result.error}" if result.error else "ok",
+        extra={
+            "fields": {
+                "event": "cycle",
+                "at": now.isoformat(),
+                "queries": result.queries,
+                "findings": len(result.findings),
+                "to_notify": len(result.to_notify),
+                "sent": len(result.sent),
+                "failed": len(result.failed),
+                "ionq_error": result.error,
+                "fetch_s": round(result.fetch_seconds, 3),
+                "evaluate_s": round(result.evaluate_seconds, 3),
+            }
+        },
+    )
+
+
+def _record_outage(store: Store, error: str, channel: str | None, now: dt.datetime) -> None:
+    known = store.get_status(UNAVAILABLE_SINCE)
+    since = dt.datetime.fromisoformat(known[0]) if known and known[0] else now
+    if known is None:
+        store.set_status(UNAVAILABLE_SINCE, since.isoformat(), now)
+    log.warning("IonQ usage data unavailable since %s: %s", since.isoformat(), error)
+    enqueue_notice(
+        store,
+        f"notice|ionq-unavailable|{since.isoformat()}",
+        f"IonQ usage data unavailable since {since:%Y-%m-%d %H:%M} UTC ({error}). Budgets are"
+        " not being checked meanwhile; budgetbot keeps trying every cycle and catches up when"
+        " IonQ answers again.",
+        channel,
+        now,
+    )
+
+
+def _record_recovery(store: Store, channel: str | None, now: dt.datetime) -> None:
+    store.set_status(LAST_GOOD_CYCLE, now.isoformat(), now)
+    known = store.get_status(UNAVAILABLE_SINCE)
+    if known is None or not known[0]:
+        return
+    since = dt.datetime.fromisoformat(known[0])
+    store.clear_status(UNAVAILABLE_SINCE)
+    enqueue_notice(
+        store,
+        f"notice|ionq-back|{since.isoformat()}",
+        f"IonQ usage data is available again (it was unavailable from {since:%Y-%m-%d %H:%M}"
+        f" to {now:%Y-%m-%d %H:%M} UTC); budgets are checked as usual.",
+        channel,
+        now,
+    )
+
+
+#: How long one process may hold a notification while delivering it (wall-clock seconds).
+DEFAULT_LEASE = dt.timedelta(seconds=120)
+_OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _note(store: Store, row: StoredNotification) -> Note:
+    doc = json.loads(row.payload)
+    kind = doc.get("type", "alert")
+    if kind == "digest":
+        return OutgoingDigest(
+            row.id, row.dedup_key, DigestReport.model_validate(doc["digest"]), row.channel
+        )
+    if kind == "notice":
+        return OutgoingNotice(row.id, row.dedup_key, str(doc["text"]), row.channel)
+    return Outgoing(
+        row.id,
+        row.dedup_key,
+        Finding.model_validate(doc["finding"]),
+        Reason[doc["reason"]],
+        row.channel,
+        store.thread_root(row.thread_key),
+    )
+
+
+def _send(sink: Sink, note: Note) -> tuple[str, str]:
+    if isinstance(note, OutgoingDigest):
+        return sink.send_digest(note)
+    if isinstance(note, OutgoingNotice):
+        return sink.send_notice(note)
+    return sink.send(note)
+
+
 def deliver_pending(
-    store: Store, sink: Sink, now: dt.datetime
-) -> tuple[list[Outgoing | OutgoingDigest], list[tuple[Outgoing | OutgoingDigest, str]]]:
-    """Send every undelivered notification, oldest first; failures stay for the next cycle."""
-    sent: list[Outgoing | OutgoingDigest] = []
-    failed: list[tuple[Outgoing | OutgoingDigest, str]] = []
-    for row in store.pending():
-        doc = json.loads(row.payload)
-        note: Outgoing | OutgoingDigest
+    store: Store,
+    sink: Sink,
+    now: dt.datetime,
+    *,
+    lease: dt.timedelta = DEFAULT_LEASE,
+    clock: Callable[[], dt.datetime] = _wall_clock,
+) -> tuple[list[Note], list[tuple[Note, str]]]:
+    """Send every undelivered notification, oldest first; failures stay for the next cycle.
+
+    Each row is claimed first (a lease in the store), so two processes never send the same row
+    at once. A row that an earlier attempt may have posted (a crash after Slack answered, before
+    the store heard) is looked up in the channel by its key before it is sent again.
+    """
+    sent: list[Note] = []
+    failed: list[tuple[Note, str]] = []
+    for row in store.pending(clock()):
+        if not store.claim(row.id, _OWNER, clock(), lease):
+            continue  # another process is delivering it
+        note = _note(store, row)
         try:
-            if doc.get("type") == "digest":
-                note = OutgoingDigest(
-                    row.id, row.dedup_key, DigestReport.model_validate(doc["digest"]), row.channel
-                )
-                channel, ts = sink.send_digest(note)
-            else:
-                note = Outgoing(
-                    row.id,
-                    row.dedup_key,
-                    Finding.model_validate(doc["finding"]),
-                    Reason[doc["reason"]],
-                    row.channel,
-                    store.thread_root(row.thread_key),
-                )
-                channel, ts = sink.send(note)
+            found = sink.find_sent(note) if row.attempts > 0 else None
+            channel, ts = found if found is not None else _send(sink, note)
         except DeliveryError as exc:
             log.warning("notification %s not delivered: %s", row.dedup_key, exc)
             store.mark_failed(row.id, str(exc), now)
@@ -181,6 +331,15 @@ def deliver_pending(
         store.mark_sent(row.id, channel, ts, now)
         sent.append(note)
     return sent, failed
+
+
+def enqueue_notice(
+    store: Store, key: str, text: str, channel: str | None, now: dt.datetime
+) -> int | None:
+    """Put an operational notice in the outbox once per ``key``; None if already there."""
+    payload = json.dumps({"type": "notice", "text": text})
+    ids = store.record([], [(key, key, channel, payload)], now)
+    return ids[0] if ids else None
 
 
 def summarize(decisions: Sequence[Decision]) -> dict[str, int]:

@@ -10,9 +10,24 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["SCHEMA_VERSION", "FiredLevel", "Store", "StoredNotification", "metadata"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "FiredLevel",
+    "SchemaTooNew",
+    "Store",
+    "StoredNotification",
+    "metadata",
+]
 
 SCHEMA_VERSION = 1
+#: Upgrades from version N-1 to N, applied in order by ``Store.upgrade``. Version 1 is the
+#: initial schema, created whole; later versions add their ALTERs here.
+MIGRATIONS: dict[int, list[str]] = {}
+
+
+class SchemaTooNew(Exception):
+    """The database was upgraded by a newer budgetbot than this one."""
+
 
 metadata = sa.MetaData()
 
@@ -48,6 +63,17 @@ outbox = sa.Table(
     sa.Column("ts", sa.String(64), nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("last_error", sa.Text, nullable=True),
+    # A delivery lease: one process at a time may try to send a row; a crashed one's lease ends.
+    sa.Column("claimed_by", sa.String(128), nullable=True),
+    sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+)
+
+status = sa.Table(
+    "budgetbot_status",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 
@@ -121,13 +147,37 @@ class Store:
         """A throwaway store (backtests, dry runs)."""
         return cls(sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool))
 
-    def upgrade(self) -> None:
-        """Create missing tables and record the schema version."""
-        metadata.create_all(self.engine)
+    def upgrade(self) -> int:
+        """Create or upgrade the schema to ``SCHEMA_VERSION``; returns the version reached.
+
+        Safe to run from several processes at once: on PostgreSQL an advisory lock serializes
+        upgrades.
+        """
         with self.engine.begin() as conn:
-            _insert_ignoring_duplicates(
-                conn, meta, [{"key": "schema_version", "value": str(SCHEMA_VERSION)}]
-            )
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7262001)"))
+            metadata.create_all(conn)
+            found = conn.execute(
+                sa.select(meta.c.value).where(meta.c.key == "schema_version")
+            ).scalar_one_or_none()
+            current = SCHEMA_VERSION if found is None else int(found)
+            if current > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"the database's schema version {current} is newer than this budgetbot's"
+                    f" ({SCHEMA_VERSION}): upgrade budgetbot"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(version, []):
+                    conn.execute(sa.text(statement))
+            if found is None:
+                conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif current != SCHEMA_VERSION:
+                conn.execute(
+                    meta.update()
+                    .where(meta.c.key == "schema_version")
+                    .values(value=str(SCHEMA_VERSION))
+                )
+        return SCHEMA_VERSION
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -229,13 +279,63 @@ class Store:
             last_error=m["last_error"],
         )
 
-    def pending(self) -> list[StoredNotification]:
-        """Notifications recorded but not yet delivered, oldest first."""
+    def pending(self, now: dt.datetime | None = None) -> list[StoredNotification]:
+        """Notifications recorded but not yet delivered, oldest first.
+
+        With ``now``, only those no other process holds a delivery lease on.
+        """
+        query = sa.select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id)
+        if now is not None:
+            query = query.where(
+                sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
+            )
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id)
-            ).all()
+            rows = conn.execute(query).all()
         return [self._row(r) for r in rows]
+
+    def claim(self, id_: int, owner: str, now: dt.datetime, lease: dt.timedelta) -> bool:
+        """Take the delivery lease on an unsent row; False if another process holds it."""
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                outbox.update()
+                .where(
+                    outbox.c.id == id_,
+                    outbox.c.sent_at.is_(None),
+                    sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+                )
+                .values(claimed_by=owner, claimed_until=now + lease, attempts=outbox.c.attempts + 1)
+            ).rowcount
+        return bool(taken)
+
+    def oldest_pending(self) -> dt.datetime | None:
+        """When the oldest undelivered notification was recorded (health checks)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(sa.func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None))
+            ).scalar_one_or_none()
+        return _utc(value)
+
+    # -- status -------------------------------------------------------------------------------
+
+    def get_status(self, key: str) -> tuple[str | None, dt.datetime] | None:
+        """``(value, updated_at)`` of a status key, or None if never set."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(status).where(status.c.key == key)).first()
+        return None if row is None else (row.value, _utc(row.updated_at) or row.updated_at)
+
+    def set_status(self, key: str, value: str | None, now: dt.datetime) -> None:
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                status.update().where(status.c.key == key).values(value=value, updated_at=now)
+            ).rowcount
+            if not updated:
+                _insert_ignoring_duplicates(
+                    conn, status, [{"key": key, "value": value, "updated_at": now}]
+                )
+
+    def clear_status(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(status.delete().where(status.c.key == key))
 
     def notifications(self) -> list[StoredNotification]:
         with self.engine.connect() as conn:
@@ -259,10 +359,10 @@ class Store:
                 outbox.update()
                 .where(outbox.c.id == id_)
                 .values(
+                    claimed_until=None,
                     sent_at=now,
                     sent_channel=channel,
                     ts=ts,
-                    attempts=outbox.c.attempts + 1,
                     last_error=None,
                 )
             )
@@ -272,7 +372,7 @@ class Store:
             conn.execute(
                 outbox.update()
                 .where(outbox.c.id == id_)
-                .values(attempts=outbox.c.attempts + 1, last_error=error[:2000])
+                .values(claimed_until=None, last_error=error[:2000])
             )
 
 

@@ -209,6 +209,7 @@ class SimOrg:
         *,
         name: str = DEFAULT_ORG_NAME,
         cache_days: int = _DEFAULT_CACHE_DAYS,
+        rename: dict[str, str] | None = None,
     ) -> None:
         self.seed = seed
         self.org_id = org_id
@@ -249,7 +250,9 @@ class SimOrg:
                 tuple(u for u, _ in shares),
                 tuple(w for _, w in shares),
             )
-        self._project_names = {p.id: p.name for p in self.projects}
+        # ``rename`` changes the names the API answers with (e.g. hostile names in tests).
+        renamed = rename or {}
+        self._project_names = {p.id: renamed.get(p.name, p.name) for p in self.projects}
         self._user_names = {u.id: u.name for u in self.users}
         self._trend_phase = random.Random(f"{seed}:trend").uniform(0.0, 2 * math.pi)
         self._cache: dict[date, tuple[Job, ...]] = {}

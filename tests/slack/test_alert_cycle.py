@@ -1,0 +1,71 @@
+"""An alert cycle end to end: simulator over HTTP → check → the fake Slack Web API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from budgetbot.cli import main
+from budgetbot.sim import SimOrg, SimServer
+from tests.fakes.slack_api import FakeSlack, iter_blocks_text
+from tests.slack.conftest import TOKEN
+from tests.support import API_KEY
+
+HOSTILE = "<!channel> & <@U123>"
+POLICY = """
+policies:
+  - name: project-monthly
+    scope: project
+    each: true
+    period: month
+    budget: {usd: 20000}
+    alert_at: [25, 50, 80, 100]
+    channel: "#quantum-spend"
+"""
+
+
+@pytest.fixture
+def hostile_sim() -> Iterator[SimServer]:
+    org = SimOrg(rename={"Quantum Chem": HOSTILE})
+    with SimServer(org, api_key=API_KEY, now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC)) as srv:
+        yield srv
+
+
+def test_alert_cycle_posts_once_threads_levels_and_escapes_names(
+    hostile_sim: SimServer, fake_slack: FakeSlack, tmp_path: Path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules.yaml").write_text(POLICY)
+    env = {
+        "IONQ_BASE_URL": hostile_sim.base_url,
+        "IONQ_ORG_ID": hostile_sim.org.org_id,
+        "IONQ_API_KEY": API_KEY,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_API_URL": fake_slack.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+    }
+    for day in range(1, 21):
+        now = dt.datetime(2026, 11, day, 22, tzinfo=dt.UTC)
+        hostile_sim.now = now
+        for _ in range(2):  # a second cycle at the same time posts nothing new
+            result = CliRunner().invoke(
+                main, ["check", "--now", now.isoformat(), "--policies", "rules.yaml"], env=env
+            )
+            assert result.exit_code == 0, result.output
+    posts = [p for p in fake_slack.posts() if p.get("channel")]
+    keys = [p["metadata"]["event_payload"]["dedup_key"] for p in posts]
+    assert len(keys) == len(set(keys)), "an alert was posted twice"
+    hostile = [p for p in posts if "U123" in p["text"]]
+    assert len(hostile) >= 2  # Quantum Chem crosses several levels in three weeks
+    first, *later = hostile
+    assert "thread_ts" not in first or not first["thread_ts"]
+    root_ts = next(m["ts"] for m in fake_slack.messages("#quantum-spend") if "U123" in m["text"])
+    assert all(p["thread_ts"] == root_ts for p in later)
+    for post in hostile:
+        texts = [post["text"], *iter_blocks_text(post["blocks"])]
+        assert all("<!channel>" not in t and "<@U123>" not in t for t in texts)
+        assert any("&lt;!channel&gt; &amp; &lt;@U123&gt;" in t for t in texts)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from budgetbot.alerts.backtest import replay_times, run_backtest
 from budgetbot.alerts.console import ConsoleSink
@@ -36,7 +37,7 @@ from budgetbot.rules import PolicyLoadError, PolicySet, format_errors, load_poli
 from budgetbot.rules.models import Digest, policy_json_schema
 from budgetbot.scheduler import DEFAULT_GRACE, Job, Scheduler, last_time
 from budgetbot.settings import MissingSetting, Settings
-from budgetbot.store import Store
+from budgetbot.store import SchemaTooNew, Store
 from budgetbot.usage import UsageDataError, UsageSource
 
 __all__ = ["main"]
@@ -98,8 +99,12 @@ def friendly_errors() -> Iterator[None]:
     """Turn expected failures into one-line errors (exit 1) instead of tracebacks."""
     try:
         yield
-    except (IonQError, MissingSetting, UsageDataError) as exc:
+    except (IonQError, MissingSetting, UsageDataError, SchemaTooNew) as exc:
         raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        # The driver's first line says what failed; the rest repeats SQL and links.
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise click.ClickException(f"the database (DATABASE_URL) failed: {detail}") from None
     except GrammarError as exc:
         hint = f"; did you mean {exc.suggestion!r}?" if exc.suggestion else ""
         raise click.UsageError(exc.message + hint) from None
@@ -501,6 +506,28 @@ def schedule(
     click.echo("budgetbot schedule: stopped", err=True)
 
 
+@main.group()
+def db() -> None:
+    """Manage the state store (DATABASE_URL)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema to this budgetbot's version.
+
+    Safe to run on every deploy (the Procfile's release step does) and from several processes
+    at once. Reads DATABASE_URL (default sqlite:///budgetbot.db).
+
+    Example: DATABASE_URL=postgresql://bot@db/budgetbot budgetbot db upgrade
+    """
+    settings = Settings()
+    with friendly_errors():
+        store = Store(settings.database_url)
+        version = store.schema_version()
+        store.close()
+    click.echo(f"database schema at version {version}")
+
+
 @main.command()
 @now_option
 @click.option("--seed", default=7, show_default=True, help="Seed of the simulated organization.")
@@ -593,8 +620,7 @@ def serve(
 
     Example: budgetbot serve --port 3000
     """
-    import logging
-
+    from budgetbot.alerts.health import HealthProbe
     from budgetbot.slack.app import (
         SlackStartupError,
         build_app,
@@ -604,11 +630,6 @@ def serve(
     )
     from budgetbot.slack.web import create_wsgi_app, serve_http
 
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     log = logging.getLogger("budgetbot.serve")
     settings = Settings()
     rules = _load(policies_path or settings.budgetbot_policies)
@@ -633,8 +654,11 @@ def serve(
         if socket_mode:
             run_socket_mode(app, app_token)
         else:
+            probe = HealthProbe(
+                Store(settings.database_url), settings.budgetbot_check_schedule, deps.now
+            )
             serve_http(
-                create_wsgi_app(app),
+                create_wsgi_app(app, checks=probe.checks(), info=probe.info),
                 host=host,
                 port=port,
                 threads=threads,

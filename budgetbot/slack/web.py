@@ -46,8 +46,14 @@ DEFAULT_THREADS = 8
 HealthCheck = Callable[[], str | None]
 
 
-def health(checks: Mapping[str, HealthCheck] | None = None) -> tuple[int, dict[str, Any]]:
-    """Status code and body of ``/healthz``: 200 ``{"status": "ok"}`` unless a check fails."""
+def health(
+    checks: Mapping[str, HealthCheck] | None = None,
+    info: Callable[[], dict[str, Any]] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Status code and body of ``/healthz``: 200 ``{"status": "ok"}`` unless a check fails.
+
+    ``info`` adds facts to the body either way (e.g. the time of the last good cycle).
+    """
     failing: dict[str, str] = {}
     for name, check in (checks or {}).items():
         try:
@@ -56,9 +62,15 @@ def health(checks: Mapping[str, HealthCheck] | None = None) -> tuple[int, dict[s
             problem = type(exc).__name__
         if problem is not None:
             failing[name] = problem
+    extra: dict[str, Any] = {}
+    if info is not None:
+        try:
+            extra = info()
+        except Exception as exc:
+            failing["info"] = type(exc).__name__
     if failing:
-        return 503, {"status": "failing", "checks": failing}
-    return 200, {"status": "ok"}
+        return 503, {"status": "failing", "checks": failing, **extra}
+    return 200, {"status": "ok", **extra}
 
 
 def _reply(
@@ -72,7 +84,10 @@ def _reply(
 
 
 def create_wsgi_app(
-    app: App, *, checks: Mapping[str, HealthCheck] | None = None
+    app: App,
+    *,
+    checks: Mapping[str, HealthCheck] | None = None,
+    info: Callable[[], dict[str, Any]] | None = None,
 ) -> WSGIApplication:
     """The WSGI application: Bolt at ``/slack/events``, health at ``/healthz``, else 404."""
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
@@ -87,7 +102,7 @@ def create_wsgi_app(
                 )
             return bolt(environ, start_response)
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
-            code, doc = health(checks)
+            code, doc = health(checks, info)
             status = "200 OK" if code == 200 else "503 Service Unavailable"
             return _reply(start_response, status, json.dumps(doc).encode(), "application/json")
         return _reply(start_response, "404 Not Found", b"Not Found\n", "text/plain")

@@ -130,8 +130,11 @@ def _insert_ignoring_duplicates(
                 pass
         return inserted
     inserted = 0
+    # RETURNING counts what was really inserted; rowcount is unreliable with ON CONFLICT on
+    # some drivers (psycopg reports -1 when the implicit RETURNING of a key is in play).
+    key = next(iter(table.primary_key.columns))
     for row in rows:
-        inserted += conn.execute(stmt.values(**row)).rowcount or 0
+        inserted += len(conn.execute(stmt.values(**row).returning(key)).all())
     return inserted
 
 

@@ -285,6 +285,10 @@ def test_manifest_declares_the_command_and_scopes() -> None:
         "users:read.email",
         "usergroups:read",
         "files:write",
+        "channels:read",
+        "groups:read",
+        "channels:history",
+        "groups:history",
     }
 
 
@@ -294,4 +298,5 @@ def test_procfile_runs_serve_under_the_platform_port() -> None:
     )
     assert lines["web"].strip() == "budgetbot serve --port $PORT"
     assert lines["clock"].strip() == "budgetbot schedule"
-    assert lines["release"].strip().startswith("budgetbot validate")
+    # The release step upgrades the schema, then refuses to deploy invalid policies.
+    assert lines["release"].strip() == "budgetbot db upgrade && budgetbot validate"

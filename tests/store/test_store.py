@@ -1,0 +1,114 @@
+"""One store test suite, run on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from budgetbot.store import SchemaTooNew, Store
+from budgetbot.store.db import SCHEMA_VERSION, FiredLevel
+
+NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+LEASE = dt.timedelta(seconds=60)
+
+
+def note(key: str, thread: str = "t") -> tuple[str, str, str | None, str]:
+    return (key, thread, "#c", '{"type": "notice", "text": "x"}')
+
+
+def test_upgrade_is_idempotent_and_records_the_version(db_url):
+    store = Store(db_url)
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.upgrade() == SCHEMA_VERSION
+    Store(db_url).close()  # a second process opening the same database
+    assert store.schema_version() == SCHEMA_VERSION
+    store.close()
+
+
+def test_a_newer_schema_is_refused_with_a_clear_error(db_url):
+    store = Store(db_url)
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE budgetbot_meta SET value = :v WHERE key = 'schema_version'"),
+            {"v": str(SCHEMA_VERSION + 1)},
+        )
+    with pytest.raises(SchemaTooNew, match="upgrade budgetbot"):
+        Store(db_url)
+    store.close()
+
+
+def test_recording_is_idempotent(db_url):
+    store = Store(db_url)
+    level = FiredLevel("p", "g", "2026-11", "spend", "80")
+    first = store.record([level], [note("k1")], NOW)
+    again = store.record([level], [note("k1")], NOW)
+    assert len(first) == 1 and again == []
+    assert store.fired_levels(["2026-11"]) == {level}
+    assert store.fired_levels(["2026-10"]) == set()
+    assert store.threads_started(["t", "other"]) == {"t"}
+    store.close()
+
+
+def test_outbox_claim_send_and_thread_root(db_url):
+    store = Store(db_url)
+    [a] = store.record([], [note("a", "thread")], NOW)
+    [b] = store.record([], [note("b", "thread")], NOW)
+    assert [r.id for r in store.pending(NOW)] == [a, b]
+    assert store.claim(a, "one", NOW, LEASE)
+    assert not store.claim(a, "two", NOW, LEASE)  # leased
+    assert [r.id for r in store.pending(NOW)] == [b]
+    assert store.claim(a, "two", NOW + LEASE * 2, LEASE)  # lease over: a crash is recovered
+    store.mark_sent(a, "C1", "1.1", NOW)
+    assert store.thread_root("thread") == ("C1", "1.1")
+    assert not store.claim(a, "three", NOW + LEASE * 10, LEASE)  # sent rows stay sent
+    assert store.claim(b, "one", NOW, LEASE)
+    store.mark_failed(b, "channel_not_found", NOW)
+    [row] = store.pending(NOW)
+    assert row.id == b and row.attempts == 1 and row.last_error == "channel_not_found"
+    assert store.oldest_pending() == NOW
+    store.close()
+
+
+def test_status_keys(db_url):
+    store = Store(db_url)
+    assert store.get_status("x") is None
+    store.set_status("x", "1", NOW)
+    store.set_status("x", "2", NOW + dt.timedelta(minutes=1))
+    assert store.get_status("x") == ("2", NOW + dt.timedelta(minutes=1))
+    store.clear_status("x")
+    assert store.get_status("x") is None
+    store.close()
+
+
+def test_racing_writers_record_a_notification_once(db_url):
+    stores = [Store(db_url) for _ in range(4)]
+    results: list[list[int]] = []
+    barrier = threading.Barrier(len(stores))
+
+    def race(store: Store) -> None:
+        barrier.wait()
+        results.append(store.record([], [note("same-key")], NOW))
+
+    threads = [threading.Thread(target=race, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(len(r) for r in results) == [0, 0, 0, 1]
+    claims = []
+    row_id = next(r for r in results if r)[0]
+
+    def claim(store: Store) -> None:
+        claims.append(store.claim(row_id, str(id(store)), NOW, LEASE))
+
+    threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claims) == [False, False, False, True]
+    for s in stores:
+        s.close()

@@ -295,7 +295,7 @@ def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) ->
     settings = Settings()
     rules = _load(policies_path or settings.budgetbot_policies)
     with friendly_errors(), _client(settings) as client:
-        store = Store(settings.database_url)
+        store = settings.store()
         result = run_check(
             rules,
             UsageSource(client),
@@ -416,7 +416,7 @@ def digest(
             for d in chosen:
                 click.echo(digest_text(fetch_digest(d, rules, source, at, at)))
             return
-        store = Store(settings.database_url)
+        store = settings.store()
         for d in chosen:
             _post_digest(d, rules, source, store, at, at)
         sent, failed = deliver_pending(store, _sink(settings), at)
@@ -464,7 +464,7 @@ def schedule(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with friendly_errors(), _client(settings) as client:
-        store = Store(settings.database_url)
+        store = settings.store()
         sink = _sink(settings)
 
         def check_job(when: dt.datetime) -> None:
@@ -522,7 +522,7 @@ def db_upgrade() -> None:
     """
     settings = Settings()
     with friendly_errors():
-        store = Store(settings.database_url)
+        store = settings.store()
         version = store.schema_version()
         store.close()
     click.echo(f"database schema at version {version}")
@@ -654,9 +654,7 @@ def serve(
         if socket_mode:
             run_socket_mode(app, app_token)
         else:
-            probe = HealthProbe(
-                Store(settings.database_url), settings.budgetbot_check_schedule, deps.now
-            )
+            probe = HealthProbe(settings.store(), settings.budgetbot_check_schedule, deps.now)
             serve_http(
                 create_wsgi_app(app, checks=probe.checks(), info=probe.info),
                 host=host,

@@ -5,12 +5,14 @@ Secrets are ``SecretStr``: their repr, str and any error mentioning them show ``
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from budgetbot.ionq import DEFAULT_BASE_URL
+from budgetbot.store import Store
 
 __all__ = ["MissingSetting", "Settings"]
 
@@ -34,6 +36,9 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///budgetbot.db", description="State store URL")
     budgetbot_policies: Path = Field(Path("policies"), description="Folder of policy files")
     budgetbot_check_schedule: str = Field("*/15 * * * *", description="Cron of the check cycle")
+    budgetbot_delivery_lease: float = Field(
+        120.0, gt=0, description="Seconds one process may hold a notification while sending it"
+    )
     budgetbot_default_channel: str | None = Field(
         None, description="Slack channel for rules without `channel:`"
     )
@@ -55,3 +60,8 @@ class Settings(BaseSettings):
             )
         assert self.ionq_api_key is not None and self.ionq_org_id is not None
         return self.ionq_base_url, self.ionq_org_id, self.ionq_api_key
+
+    def store(self) -> Store:
+        """The state store at DATABASE_URL, created or upgraded as needed."""
+        lease = dt.timedelta(seconds=self.budgetbot_delivery_lease)
+        return Store(self.database_url, delivery_lease=lease)

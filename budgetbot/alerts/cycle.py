@@ -264,8 +264,6 @@ def _record_recovery(store: Store, channel: str | None, now: dt.datetime) -> Non
     )
 
 
-#: How long one process may hold a notification while delivering it (wall-clock seconds).
-DEFAULT_LEASE = dt.timedelta(seconds=120)
 _OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -305,7 +303,7 @@ def deliver_pending(
     sink: Sink,
     now: dt.datetime,
     *,
-    lease: dt.timedelta = DEFAULT_LEASE,
+    lease: dt.timedelta | None = None,
     clock: Callable[[], dt.datetime] = _wall_clock,
 ) -> tuple[list[Note], list[tuple[Note, str]]]:
     """Send every undelivered notification, oldest first; failures stay for the next cycle.
@@ -317,7 +315,7 @@ def deliver_pending(
     sent: list[Note] = []
     failed: list[tuple[Note, str]] = []
     for row in store.pending(clock()):
-        if not store.claim(row.id, _OWNER, clock(), lease):
+        if not store.claim(row.id, _OWNER, clock(), lease or store.delivery_lease):
             continue  # another process is delivering it
         note = _note(store, row)
         try:

@@ -141,8 +141,12 @@ def _insert_ignoring_duplicates(
 class Store:
     """The state store behind ``DATABASE_URL``."""
 
-    def __init__(self, url: str | Engine) -> None:
+    def __init__(
+        self, url: str | Engine, *, delivery_lease: dt.timedelta = dt.timedelta(seconds=120)
+    ) -> None:
         self.engine = url if isinstance(url, Engine) else sa.create_engine(_driver_url(url))
+        #: How long one process may hold a notification while delivering it (wall clock).
+        self.delivery_lease = delivery_lease
         self.upgrade()
 
     @classmethod

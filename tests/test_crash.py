@@ -1,0 +1,145 @@
+"""`check` killed with SIGKILL mid-delivery: every alert is still posted exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from budgetbot.store import Store
+from tests.fakes.slack_api import FakeSlack
+from tests.support import API_KEY
+
+NOW = "2026-11-20T12:00:00+00:00"
+POLICY = """
+policies:
+  - name: org-month
+    scope: organization
+    budget: {usd: 180000}
+    alert_at: [25, 50]
+    channel: "#quantum-spend"
+  - name: org-quarter
+    scope: organization
+    period: quarter
+    budget: {usd: 540000}
+    alert_at: [30]
+    channel: "#quantum-spend"
+  - name: project-month
+    scope: project
+    each: true
+    budget: {usd: 15000}
+    alert_at: [50]
+    channel: "#quantum-spend"
+"""
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+def env(sim, org, slack, tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "rules.yaml").write_text(POLICY)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IONQ_"))}
+    return base | {
+        "IONQ_BASE_URL": sim.base_url,
+        "IONQ_ORG_ID": org.org_id,
+        "IONQ_API_KEY": API_KEY,
+        "SLACK_BOT_TOKEN": "xoxb-crash-test",
+        "SLACK_API_URL": slack.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+        "BUDGETBOT_POLICIES": str(tmp_path / "rules.yaml"),
+        "BUDGETBOT_DELIVERY_LEASE": "1",
+    }
+
+
+def start_check(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "budgetbot", "check", "--now", NOW],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def rows(tmp_path: Path) -> list[tuple[str, bool]]:
+    store = Store(f"sqlite:///{tmp_path / 'state.db'}")
+    out = [(r.dedup_key, r.sent_at is not None) for r in store.notifications()]
+    store.close()
+    return out
+
+
+def wait_for(predicate, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def posted_keys(slack: FakeSlack) -> Counter[str]:
+    return Counter(
+        m["metadata"]["event_payload"]["dedup_key"] for m in slack.messages("#quantum-spend")
+    )
+
+
+def finish(env: dict[str, str], cwd: Path) -> None:
+    time.sleep(1.1)  # the killed process's delivery lease (BUDGETBOT_DELIVERY_LEASE=1) ends
+    done = subprocess.run(
+        [sys.executable, "-m", "budgetbot", "check", "--now", NOW],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_killed_between_recording_and_posting(env, slack, tmp_path):
+    slack.fail("chat.postMessage", "internal_error", status=500, retry_after=None, times=None)
+    proc = start_check(env, tmp_path)
+    wait_for(
+        lambda: (
+            (tmp_path / "state.db").exists()
+            and rows(tmp_path)
+            and slack.calls_to("chat.postMessage")
+        )
+    )
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    recorded = rows(tmp_path)
+    assert len(recorded) >= 3 and not any(sent for _, sent in recorded)
+    assert posted_keys(slack) == Counter()
+    slack.reset()
+    finish(env, tmp_path)
+    assert all(sent for _, sent in rows(tmp_path))
+    assert posted_keys(slack) == Counter({key: 1 for key, _ in recorded})
+
+
+def test_killed_right_after_posting(env, slack, tmp_path):
+    slack.answer_delay["chat.postMessage"] = 30.0  # Slack has the message; the answer hangs
+    proc = start_check(env, tmp_path)
+    wait_for(lambda: len(slack.messages("#quantum-spend")) == 1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    recorded = rows(tmp_path)
+    assert len(recorded) >= 3 and not any(sent for _, sent in recorded)
+    slack.answer_delay.clear()
+    finish(env, tmp_path)
+    assert all(sent for _, sent in rows(tmp_path))
+    # The interrupted post was found by its metadata, not posted again.
+    assert posted_keys(slack) == Counter({key: 1 for key, _ in recorded})
+    assert slack.calls_to("conversations.history")

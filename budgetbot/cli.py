@@ -438,8 +438,13 @@ def digest(
 )
 @click.option("--clock-start", type=NOW, default=None, hidden=True)
 @click.option("--clock-rate", type=float, default=1.0, hidden=True)
+@click.option("--clock-anchor", type=float, default=None, hidden=True)
 def schedule(
-    policies_path: Path | None, grace: int, clock_start: dt.datetime | None, clock_rate: float
+    policies_path: Path | None,
+    grace: int,
+    clock_start: dt.datetime | None,
+    clock_rate: float,
+    clock_anchor: float | None,
 ) -> None:
     """Run the clock process: the check cycle and the digests on their schedules.
 
@@ -453,7 +458,10 @@ def schedule(
     """
     settings = Settings()
     rules = _load(policies_path or settings.budgetbot_policies)
-    started = dt.datetime.now(dt.UTC)
+    # --clock-anchor (a Unix time) lets several processes share one simulated clock.
+    started = (
+        dt.datetime.fromtimestamp(clock_anchor, dt.UTC) if clock_anchor else dt.datetime.now(dt.UTC)
+    )
     base = clock_start or started
 
     def clock() -> dt.datetime:

@@ -1,8 +1,16 @@
-"""Shared fixtures: the simulated IonQ organization served over loopback HTTP, a fixed `now`."""
+"""Shared fixtures: the simulated IonQ organization served over loopback HTTP, a fixed `now`,
+and a throwaway PostgreSQL schema.
+
+PostgreSQL comes from BUDGETBOT_TEST_POSTGRES_URL (CI: the server on 127.0.0.1:5432, trust
+auth, database `test`); without a reachable server those tests skip with the reason.
+"""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 
@@ -44,3 +52,39 @@ def ionq_env(sim: SimServer, org: SimOrg, monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("IONQ_API_KEY", API_KEY)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
     return sim
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("BUDGETBOT_TEST_POSTGRES_URL")
+
+
+def _pg_reachable(url: str) -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3):
+            return None
+    except Exception as exc:  # any failure means: skip, saying why
+        return f"PostgreSQL at BUDGETBOT_TEST_POSTGRES_URL is not reachable: {exc}"
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A database URL whose search_path is a fresh, throwaway schema."""
+    url = postgres_url()
+    if url is None:
+        pytest.skip("BUDGETBOT_TEST_POSTGRES_URL is not set (no PostgreSQL to test against)")
+    reason = _pg_reachable(url)
+    if reason:
+        pytest.skip(reason)
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -1,0 +1,113 @@
+"""Two `schedule` processes on one PostgreSQL database through a simulated month: every alert
+and digest is posted exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from budgetbot.sim import SimOrg, SimServer
+from budgetbot.store import Store
+from tests.fakes.slack_api import FakeSlack
+from tests.support import API_KEY
+
+START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+RATE = 86_400.0  # one simulated day per real second
+POLICY = """
+policies:
+  - name: org-month
+    scope: organization
+    budget: {usd: 200000}
+    alert_at: [25, 50, 75, 100]
+    forecast_at: [100]
+    channel: "#quantum-spend"
+  - name: project-month
+    scope: project
+    each: true
+    budget: {usd: 30000}
+    alert_at: [50, 80, 100]
+    channel: "#quantum-spend"
+  - name: user-week
+    scope: user
+    each: true
+    period: week
+    budget: {usd: 4000}
+    alert_at: [80, 100]
+    channel: "#quantum-spend"
+digests:
+  - name: weekly
+    schedule: "0 9 * * MON"
+    timezone: Europe/Berlin
+    channel: "#quantum-spend"
+"""
+
+
+def test_two_clock_processes_post_everything_once(pg_schema_url: str, tmp_path: Path):
+    anchor = time.time() + 3.0  # both processes and the simulator share this clock
+    days = 30
+
+    def sim_now() -> dt.datetime:
+        return START + dt.timedelta(seconds=(time.time() - anchor) * RATE)
+
+    (tmp_path / "rules.yaml").write_text(POLICY)
+    with SimServer(SimOrg(), api_key=API_KEY, now=sim_now) as sim, FakeSlack() as slack:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IONQ_"))}
+        env |= {
+            "IONQ_BASE_URL": sim.base_url,
+            "IONQ_ORG_ID": sim.org.org_id,
+            "IONQ_API_KEY": API_KEY,
+            "SLACK_BOT_TOKEN": "xoxb-two-clocks",
+            "SLACK_API_URL": slack.base_url,
+            "DATABASE_URL": pg_schema_url,
+            "BUDGETBOT_POLICIES": str(tmp_path / "rules.yaml"),
+            "BUDGETBOT_CHECK_SCHEDULE": "0 */6 * * *",
+        }
+        args = [
+            sys.executable,
+            "-m",
+            "budgetbot",
+            "schedule",
+            "--clock-start",
+            START.isoformat(),
+            "--clock-rate",
+            str(RATE),
+            "--clock-anchor",
+            str(anchor),
+        ]
+        procs = [
+            subprocess.Popen(
+                args,
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        time.sleep(max(0.0, anchor - time.time()) + days + 0.5)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err[-2000:]
+
+        store = Store(pg_schema_url)
+        rows = store.notifications()
+        store.close()
+        posts = [
+            m["metadata"]["event_payload"]["dedup_key"] for m in slack.messages("#quantum-spend")
+        ]
+    assert rows and all(r.sent_at is not None for r in rows)
+    assert Counter(posts) == Counter(r.dedup_key for r in rows)  # each posted exactly once
+    digests = sorted(k for k in posts if k.startswith("digest|"))
+    assert digests == [f"digest|weekly|2026-11-{d:02d}T08:00:00+00:00" for d in (2, 9, 16, 23, 30)]
+    alerts = [k for k in posts if not k.startswith(("digest|", "notice|"))]
+    assert any(k.startswith("org-month|*|2026-11|spend|") for k in alerts)
+    assert any(k.startswith("user-week|") for k in alerts)

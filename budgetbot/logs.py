@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from typing import Any
 
@@ -45,12 +46,25 @@ class TextFormatter(logging.Formatter):
 
 
 def configure(*, json_lines: bool | None = None) -> None:
-    """Send logs to stderr; JSON when stderr is not a terminal (unless told otherwise)."""
+    """Send logs to stderr; JSON when stderr is not a terminal (unless told otherwise).
+
+    ``BUDGETBOT_LOG_LEVEL`` (e.g. DEBUG) raises or lowers every logger, third-party ones
+    included; by default budgetbot logs at INFO and libraries at WARNING. Handlers installed by
+    others (a test's capture, a platform agent) are kept.
+    """
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.WARNING)
-    logging.getLogger("budgetbot").setLevel(logging.INFO)
+    ours = [h for h in root.handlers if getattr(h, "_budgetbot", False)]
+    handler = ours[0] if ours else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
+    if not ours:
+        handler._budgetbot = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    level = os.environ.get("BUDGETBOT_LOG_LEVEL", "").upper()
+    if level in logging.getLevelNamesMapping():
+        root.setLevel(level)
+        logging.getLogger("budgetbot").setLevel(level)
+    else:
+        root.setLevel(logging.WARNING)
+        logging.getLogger("budgetbot").setLevel(logging.INFO)

@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     database_url: str = Field("sqlite:///budgetbot.db", description="State store URL")
     budgetbot_policies: Path = Field(Path("policies"), description="Folder of policy files")
     budgetbot_check_schedule: str = Field("*/15 * * * *", description="Cron of the check cycle")
+    slack_allowed_team_ids: str | None = Field(
+        None, description="Comma-separated Slack team ids allowed to use the bot (unset: any)"
+    )
+    budgetbot_user_reports: str | None = Field(
+        None,
+        description="Comma-separated Slack user or channel ids that may see spend by user"
+        " (unset: everyone)",
+    )
     budgetbot_delivery_lease: float = Field(
         120.0, gt=0, description="Seconds one process may hold a notification while sending it"
     )
@@ -60,6 +68,22 @@ class Settings(BaseSettings):
             )
         assert self.ionq_api_key is not None and self.ionq_org_id is not None
         return self.ionq_base_url, self.ionq_org_id, self.ionq_api_key
+
+    @staticmethod
+    def _ids(value: str | None) -> frozenset[str] | None:
+        if value is None or not value.strip():
+            return None
+        return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+    @property
+    def allowed_team_ids(self) -> frozenset[str] | None:
+        """Teams allowed to talk to the bot; None: any."""
+        return self._ids(self.slack_allowed_team_ids)
+
+    @property
+    def user_report_viewers(self) -> frozenset[str] | None:
+        """User and channel ids allowed to see spend by user; None: everyone."""
+        return self._ids(self.budgetbot_user_reports)
 
     def store(self) -> Store:
         """The state store at DATABASE_URL, created or upgraded as needed."""

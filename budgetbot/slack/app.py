@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.error import URLError
 
-from slack_bolt import App, Respond
+from slack_bolt import App, BoltResponse, Respond
 from slack_bolt.error import BoltError
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -111,6 +111,8 @@ class Deps:
     now: Callable[[], dt.datetime] = utc_now
     #: Called when the process stops (closes the IonQ connection).
     close: Callable[[], None] = field(default=lambda: None)
+    #: Slack user or channel ids that may see spend by user; None: everyone.
+    user_report_viewers: frozenset[str] | None = None
 
 
 def deps_from_settings(
@@ -118,7 +120,13 @@ def deps_from_settings(
 ) -> Deps:
     """Dependencies for ``serve``: the loaded policies and an IonQ connection from settings."""
     connection = IonQConnection(settings)
-    return Deps(rules=rules, usage_source=connection.source, now=now, close=connection.close)
+    return Deps(
+        rules=rules,
+        usage_source=connection.source,
+        now=now,
+        close=connection.close,
+        user_report_viewers=settings.user_report_viewers,
+    )
 
 
 def _startup_error(exc: Exception) -> SlackStartupError:
@@ -191,8 +199,35 @@ def build_app(settings: Settings, deps: Deps) -> App:
     except (BoltError, SlackClientError, OSError) as exc:
         raise _startup_error(exc) from None
     app.error(_on_error)
+    if settings.allowed_team_ids is not None:
+        app.use(team_guard(settings.allowed_team_ids))
     register_listeners(app, deps)
     return app
+
+
+def _team_id(body: Mapping[str, Any]) -> str | None:
+    team = body.get("team_id") or body.get("team")
+    if isinstance(team, dict):
+        team = team.get("id")
+    return str(team) if team else None
+
+
+def team_guard(allowed: frozenset[str]) -> Callable[..., BoltResponse | None]:
+    """A middleware refusing requests from workspaces outside ``SLACK_ALLOWED_TEAM_IDS``.
+
+    It runs after Bolt's signature check, so only a correctly signed request reaches it.
+    """
+
+    def guard(body: dict[str, Any], next: Callable[[], BoltResponse | None]) -> BoltResponse | None:
+        team = _team_id(body)
+        if team in allowed:
+            return next()
+        log.warning(
+            "refused a request from Slack workspace %s (not in SLACK_ALLOWED_TEAM_IDS)", team
+        )
+        return BoltResponse(status=403, body="This workspace may not use budgetbot.")
+
+    return guard
 
 
 def _on_error(

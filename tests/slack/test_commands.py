@@ -300,3 +300,42 @@ def test_procfile_runs_serve_under_the_platform_port() -> None:
     assert lines["clock"].strip() == "budgetbot schedule"
     # The release step upgrades the schema, then refuses to deploy invalid policies.
     assert lines["release"].strip() == "budgetbot db upgrade && budgetbot validate"
+
+
+# -- security: allowed workspaces, personal spend ----------------------------------------------
+
+
+def test_requests_from_other_workspaces_are_refused(sim: SimServer, fake: FakeSlack) -> None:
+    settings = _settings(sim, fake, slack_allowed_team_ids="T999, T888")
+    deps = _deps(settings)
+    app = build_app(settings, deps)
+    refused = command(app, "project weekly", fake.response_url("r-team"))
+    assert refused.status == 403
+    assert not sim.usage_requests
+    allowed_settings = _settings(sim, fake, slack_allowed_team_ids="T123")
+    ok = command(build_app(allowed_settings, deps), "help", fake.response_url("r-team2"))
+    assert ok.status == 200
+    deps.close()
+
+
+def test_spend_by_user_is_limited_to_listed_people_and_channels(
+    sim: SimServer, fake: FakeSlack
+) -> None:
+    settings = _settings(sim, fake, budgetbot_user_reports="U0BOSS,C0FINANCE")
+    base = _deps(settings)
+    deps = Deps(
+        rules=base.rules,
+        usage_source=base.usage_source,
+        now=base.now,
+        close=base.close,
+        user_report_viewers=settings.user_report_viewers,
+    )
+    app = build_app(settings, deps)
+    assert command(app, "user weekly", fake.response_url("r-user")).status == 200
+    [reply] = wait_for_responses(fake, "r-user")
+    assert "Spend by user is personal" in reply["text"]
+    assert command(app, "budgets", fake.response_url("r-budgets")).status == 200
+    [budgets] = wait_for_responses(fake, "r-budgets")
+    shown = " ".join(iter_blocks_text(budgets["blocks"]))
+    assert "user-weekly" not in shown and "org-monthly" in shown
+    deps.close()

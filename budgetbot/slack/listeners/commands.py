@@ -130,18 +130,41 @@ def _prefetch(source: UsageSource, deps: Deps, now: dt.datetime) -> None:
         list(pool.map(source.series, queries))
 
 
-def answer(command: Command, deps: Deps, now: dt.datetime) -> Reply:
+USER_SPEND_PRIVATE = (
+    "Spend by user is personal: this workspace shows it only to the people and channels"
+    " listed in BUDGETBOT_USER_REPORTS. Try `/ionq-usage project weekly`."
+)
+
+
+def may_see_users(deps: Deps, user_id: str | None, channel_id: str | None) -> bool:
+    """Whether this user, in this channel, may see spend by user."""
+    viewers = deps.user_report_viewers
+    return viewers is None or bool({user_id, channel_id} & viewers)
+
+
+def answer(
+    command: Command,
+    deps: Deps,
+    now: dt.datetime,
+    *,
+    user_id: str | None = None,
+    channel_id: str | None = None,
+) -> Reply:
     """Fetch and render what ``command`` asks for at ``now``; raises IonQ and usage errors."""
     source = deps.usage_source()
     response_type: ResponseType = "in_channel" if command.share else "ephemeral"
+    users_ok = may_see_users(deps, user_id, channel_id)
     if command.kind == "budgets":
         _prefetch(source, deps, now)
-        text, blocks = budgets_blocks(
-            fetch_burns(deps.rules, source, now), title="Budgets this period"
-        )
+        burns = fetch_burns(deps.rules, source, now)
+        if not users_ok:
+            burns = [b for b in burns if b.scope != "user"]
+        text, blocks = budgets_blocks(burns, title="Budgets this period")
         return Reply(text, blocks, response_type)
     request = command.report
     assert request is not None, "a report command carries its request"
+    if request.grouping == "user" and not users_ok:
+        return Reply(*error_message(USER_SPEND_PRIVATE))
     report = fetch_report(source, request.grouping, request.modality, request.range_text, now)
     return Reply(*report_message(report), response_type)
 
@@ -162,7 +185,13 @@ def handle_ionq_usage(
         return
     ack(text=WORKING, response_type="ephemeral")
     try:
-        reply = answer(todo, deps, now)
+        reply = answer(
+            todo,
+            deps,
+            now,
+            user_id=body.get("user_id"),
+            channel_id=body.get("channel_id"),
+        )
     except (IonQError, MissingSetting, UsageDataError) as exc:
         logger.warning(
             "%s %r from %s failed: %s: %s",

@@ -1,0 +1,172 @@
+"""No secret in any output: the main scenarios run with known secret values, and every log line
+(at DEBUG, third-party libraries included), error, printed line, stored row and message sent to
+Slack is searched for them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from budgetbot.cli import main
+from budgetbot.ionq import IonQClient
+from budgetbot.settings import Settings
+from budgetbot.sim import SimOrg, SimServer
+from budgetbot.store import Store
+from tests.fakes.slack_api import FakeSlack
+from tests.slack.test_signing import signed_headers
+
+IONQ_KEY = "ionq-K3Y-0f-known-value-91c2"
+BOT_TOKEN = "xoxb-known-b0t-t0ken-55e1"
+SIGNING = "known-signing-s3cret-7d40"
+SECRETS = (IONQ_KEY, BOT_TOKEN, SIGNING)
+NOW = "2026-11-20T12:00:00+00:00"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    org = SimOrg()
+    with SimServer(org, api_key=IONQ_KEY, now=dt_now()) as sim, FakeSlack() as slack:
+        env = {
+            "IONQ_BASE_URL": sim.base_url,
+            "IONQ_ORG_ID": org.org_id,
+            "IONQ_API_KEY": IONQ_KEY,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING,
+            "SLACK_API_URL": slack.base_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+            "BUDGETBOT_POLICIES": str(REPO / "policies"),
+            "BUDGETBOT_LOG_LEVEL": "DEBUG",
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.chdir(tmp_path)
+        yield env | {"_slack": slack, "_sim": sim}  # type: ignore[dict-item]
+
+
+def dt_now():
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(NOW)
+
+
+def leaks(text: str) -> list[str]:
+    return [s for s in SECRETS if s in text]
+
+
+def test_no_secret_anywhere(world, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)  # everything, httpx and slack_sdk included
+    slack: FakeSlack = world["_slack"]  # type: ignore[assignment]
+    sim: SimServer = world["_sim"]  # type: ignore[assignment]
+    outputs: list[str] = []
+    runner = CliRunner()
+
+    def run(*args: str, **env: str) -> None:
+        result = runner.invoke(main, list(args), env=env or None)
+        outputs.append(result.output)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            outputs.append(repr(result.exception))
+
+    run("report", "project", "weekly", "--now", NOW)
+    run("report", "user", "daily", "7d", "--json", "--now", NOW)
+    run("check", "--now", NOW)
+    run("digest", "--now", NOW)
+    run("check", "--dry-run", "--now", NOW)
+    # Failures: IonQ refuses a key, Slack refuses a token, IonQ is down, Slack is down.
+    run("report", "--now", NOW, IONQ_API_KEY=IONQ_KEY + "-wrong")
+    slack.token = "xoxb-someone-else"
+    run("digest", "--now", "2026-11-23T08:00:00+00:00")
+    slack.token = None
+    sim.fail(503, times=100)
+    run("check", "--now", "2026-11-21T12:00:00+00:00")
+    sim.reset()
+    slack.fail("chat.postMessage", "ratelimited", status=429, retry_after="0", times=None)
+    run("check", "--now", "2026-11-25T12:00:00+00:00")
+    slack.reset()
+
+    # reprs and errors of the objects that hold secrets
+    settings = Settings()
+    outputs += [repr(settings), str(settings), repr(IonQClient("http://x", "o", IONQ_KEY))]
+
+    # the web process, with real signed requests, in a subprocess
+    outputs.append(serve_and_ask(world, tmp_path))
+
+    store = Store(world["DATABASE_URL"])
+    rows = store.notifications()
+    store.close()
+    assert rows, "the scenarios should have produced notifications"
+    sent_to_slack = [json.dumps(body) for _, body, _ in slack.calls]
+    to_ionq = [json.dumps(r.query) + r.path for r in sim.requests]
+    everything = {
+        "printed": "\n".join(outputs),
+        "logged": caplog.text,
+        "stored": "\n".join(r.payload + (r.last_error or "") for r in rows),
+        "posted to Slack": "\n".join(sent_to_slack),
+        "sent to IonQ outside the header": "\n".join(to_ionq),
+    }
+    # The capture really saw third-party DEBUG lines (slack_sdk logs each request it sends).
+    assert "chat.postMessage" in caplog.text and "budgetbot.cycle" in caplog.text
+    for where, text in everything.items():
+        assert text.strip(), f"nothing was {where}: the scenario did not run"
+        assert leaks(text) == [], f"a secret was {where}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_and_ask(world: dict[str, str], tmp_path: Path) -> str:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()}
+    env.update({k: v for k, v in world.items() if not k.startswith("_")})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "budgetbot", "serve", "--port", str(port), "--now", NOW],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + "/healthz").status_code in (200, 503):
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        for text in ("project weekly", "budgets", "projekt", "user daily 7d"):
+            body = urlencode(
+                {
+                    "team_id": "T123",
+                    "user_id": "U1",
+                    "channel_id": "C0123456",
+                    "command": "/ionq-usage",
+                    "text": text,
+                    "response_url": world["_slack"].response_url("s"),
+                }
+            )  # type: ignore[attr-defined]
+            headers = signed_headers(SIGNING, int(time.time()), body)
+            httpx.post(base + "/slack/events", content=body, headers=headers, timeout=10)
+        httpx.post(base + "/slack/events", content="x=1", headers={"X-Slack-Signature": "v0=no"})
+        time.sleep(1.0)  # let the listeners answer (their output is what we search)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    return out + err

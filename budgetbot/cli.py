@@ -39,6 +39,7 @@ from budgetbot.scheduler import DEFAULT_GRACE, Job, Scheduler, last_time
 from budgetbot.settings import MissingSetting, Settings
 from budgetbot.store import SchemaTooNew, Store
 from budgetbot.usage import UsageDataError, UsageSource
+from budgetbot.usage.cache import UsageCache
 
 __all__ = ["main"]
 
@@ -298,7 +299,7 @@ def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) ->
         store = settings.store()
         result = run_check(
             rules,
-            UsageSource(client),
+            UsageSource(client, cache=UsageCache(client, store), today=at.date()),
             store,
             _sink(settings),
             at,
@@ -411,12 +412,12 @@ def digest(
         names = ", ".join(d.name for d in rules.digests) or "none defined"
         raise click.UsageError(f"no digest named {name!r} (digests: {names})")
     with friendly_errors(), _client(settings) as client:
-        source = UsageSource(client)
+        store = settings.store()
+        source = UsageSource(client, cache=UsageCache(client, store), today=at.date())
         if dry_run:
             for d in chosen:
                 click.echo(digest_text(fetch_digest(d, rules, source, at, at)))
             return
-        store = settings.store()
         for d in chosen:
             _post_digest(d, rules, source, store, at, at)
         sent, failed = deliver_pending(store, _sink(settings), at)
@@ -474,21 +475,24 @@ def schedule(
     with friendly_errors(), _client(settings) as client:
         store = settings.store()
         sink = _sink(settings)
+        cache = UsageCache(client, store)  # settled buckets and in-flight calls, shared
 
         def check_job(when: dt.datetime) -> None:
+            now = clock()
             run_check(
                 rules,
-                UsageSource(client),
+                UsageSource(client, cache=cache, today=now.date()),
                 store,
                 sink,
-                clock(),
+                now,
                 notice_channel=_notice_channel(settings, rules),
             )
 
         def digest_job(d: Digest) -> Callable[[dt.datetime], None]:
             def run(when: dt.datetime) -> None:
                 now = clock()
-                if _post_digest(d, rules, UsageSource(client), store, when, now):
+                source = UsageSource(client, cache=cache, today=now.date())
+                if _post_digest(d, rules, source, store, when, now):
                     log.info("digest %s for %s queued", d.name, when.isoformat())
                 deliver_pending(store, sink, now)
 

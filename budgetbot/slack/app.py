@@ -28,6 +28,7 @@ from budgetbot.ionq import IonQClient
 from budgetbot.rules import PolicySet
 from budgetbot.settings import Settings
 from budgetbot.usage import UsageSource
+from budgetbot.usage.cache import UsageCache
 
 from .deliver import make_web_client
 from .listeners import register_listeners
@@ -74,14 +75,18 @@ class IonQConnection:
     :class:`~budgetbot.settings.MissingSetting` when a request needs data, not at start-up.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, now: Callable[[], dt.datetime] = lambda: utc_now()
+    ) -> None:
         self._settings = settings
+        self._now = now
         self._client: IonQClient | None = None
+        self._cache: UsageCache | None = None
         self._lock = threading.Lock()
 
     def source(self) -> UsageSource:
         with self._lock:
-            if self._client is None:
+            if self._client is None or self._cache is None:
                 base_url, org_id, key = self._settings.require_ionq()
                 self._client = IonQClient(
                     base_url,
@@ -90,8 +95,11 @@ class IonQConnection:
                     deadline=INTERACTIVE_DEADLINE,
                     max_attempts=INTERACTIVE_ATTEMPTS,
                 )
-            client = self._client
-        return UsageSource(client)
+                # One cache for every request: settled buckets from the store, and identical
+                # concurrent commands sharing one IonQ call.
+                self._cache = UsageCache(self._client, self._settings.store())
+            client, cache = self._client, self._cache
+        return UsageSource(client, cache=cache, today=self._now().date())
 
     def close(self) -> None:
         with self._lock:
@@ -119,7 +127,7 @@ def deps_from_settings(
     settings: Settings, rules: PolicySet, *, now: Callable[[], dt.datetime] = utc_now
 ) -> Deps:
     """Dependencies for ``serve``: the loaded policies and an IonQ connection from settings."""
-    connection = IonQConnection(settings)
+    connection = IonQConnection(settings, now)
     return Deps(
         rules=rules,
         usage_source=connection.source,

@@ -68,6 +68,16 @@ outbox = sa.Table(
     sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
 )
 
+usage_buckets = sa.Table(
+    "usage_buckets",
+    metadata,
+    sa.Column("group_by", sa.String(16), primary_key=True),
+    sa.Column("modality", sa.String(16), primary_key=True),
+    sa.Column("start", sa.Date, primary_key=True),
+    sa.Column("end", sa.Date, primary_key=True),
+    sa.Column("payload", sa.Text, nullable=False),
+)
+
 status = sa.Table(
     "budgetbot_status",
     metadata,
@@ -321,6 +331,45 @@ class Store:
                 sa.select(sa.func.min(outbox.c.created_at)).where(outbox.c.sent_at.is_(None))
             ).scalar_one_or_none()
         return _utc(value)
+
+    # -- settled usage buckets -----------------------------------------------------------------
+
+    def buckets(
+        self, group_by: str, modality: str, spans: Sequence[tuple[dt.date, dt.date]]
+    ) -> dict[tuple[dt.date, dt.date], str]:
+        """Stored bucket payloads for the spans that have one."""
+        if not spans:
+            return {}
+        t = usage_buckets
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.c.start, t.c.end, t.c.payload).where(
+                    t.c.group_by == group_by,
+                    t.c.modality == modality,
+                    t.c.start >= spans[0][0],
+                    t.c.end <= spans[-1][1],
+                )
+            ).all()
+        return {(r.start, r.end): r.payload for r in rows}
+
+    def put_buckets(
+        self, group_by: str, modality: str, payloads: dict[tuple[dt.date, dt.date], str]
+    ) -> None:
+        with self.engine.begin() as conn:
+            _insert_ignoring_duplicates(
+                conn,
+                usage_buckets,
+                [
+                    {
+                        "group_by": group_by,
+                        "modality": modality,
+                        "start": start,
+                        "end": end,
+                        "payload": payload,
+                    }
+                    for (start, end), payload in payloads.items()
+                ],
+            )
 
     # -- status -------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ policies or reports need it.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Protocol
 
 from budgetbot.ionq import UsageQuery, Usages
@@ -20,16 +21,35 @@ class UsageClient(Protocol):
     def usage(self, query: UsageQuery) -> Usages: ...
 
 
-class UsageSource:
-    """Fetches and normalizes usage, asking IonQ once per distinct query."""
+class SeriesCache(Protocol):
+    def series(self, query: UsageQuery, today: dt.date) -> UsageSeries: ...
 
-    def __init__(self, client: UsageClient) -> None:
+
+class UsageSource:
+    """Fetches and normalizes usage, asking once per distinct query within one run.
+
+    With a ``cache`` (``usage.cache.UsageCache``) settled buckets come from the store and
+    concurrent identical fetches share one call; ``today`` decides which buckets are settled.
+    """
+
+    def __init__(
+        self,
+        client: UsageClient,
+        *,
+        cache: SeriesCache | None = None,
+        today: dt.date | None = None,
+    ) -> None:
         self._client = client
+        self._cache = cache
+        self._today = today
         self._memo: dict[UsageQuery, UsageSeries] = {}
 
     def series(self, query: UsageQuery) -> UsageSeries:
         found = self._memo.get(query)
         if found is None:
-            found = normalize(self._client.usage(query), query)
+            if self._cache is not None and self._today is not None:
+                found = self._cache.series(query, self._today)
+            else:
+                found = normalize(self._client.usage(query), query)
             self._memo[query] = found
         return found

@@ -206,7 +206,13 @@ def text_of(message: dict[str, Any]) -> str:
 
 def test_healthz_and_unknown_paths(served: Served) -> None:
     health = httpx.get(f"{served.url}/healthz")
-    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    assert health.status_code == 200
+    assert health.json() == {
+        "status": "ok",
+        "last_good_cycle": None,  # no check cycle has run against this fresh database
+        "ionq_unavailable_since": None,
+        "oldest_pending_notification": None,
+    }
     assert httpx.get(f"{served.url}/nope").status_code == 404
     assert httpx.post(f"{served.url}/slack/other", content="x").status_code == 404
     assert httpx.get(f"{served.url}/slack/events").status_code == 405

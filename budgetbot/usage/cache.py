@@ -1,0 +1,193 @@
+"""Fewer calls to IonQ: settled buckets kept in the store, open answers kept briefly, and
+concurrent identical fetches sharing one call.
+
+- A bucket that ended ``SETTLE_DAYS`` or more before today is *settled*: IonQ can still bill a
+  late job for a day or so, after which the figures are final. Settled buckets are stored and
+  never fetched again; a query then asks IonQ only for the part after the last stored bucket.
+- Everything else (the open period, the last days) is kept for ``ttl`` seconds, so fifty people
+  typing the same slash command within a minute cause one upstream call.
+- While a call for a query is in flight, identical requests wait for it instead of asking again
+  (single flight).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from decimal import Decimal
+from typing import Any
+
+from budgetbot.ionq import UsageQuery
+from budgetbot.store.db import Store
+
+from .model import Bucket, Figures, UsageSeries
+from .normalize import natural_end, normalize
+from .source import UsageClient
+
+__all__ = ["DEFAULT_TTL", "SETTLE_DAYS", "UsageCache", "bucket_spans"]
+
+SETTLE_DAYS = 2
+DEFAULT_TTL = 60.0
+
+
+def bucket_spans(query: UsageQuery) -> list[tuple[dt.date, dt.date]]:
+    """The buckets IonQ answers ``query`` with, as ``[start, end)`` spans, oldest first."""
+    spans = []
+    start = query.start
+    while start < query.end:
+        end = min(natural_end(start, query.modality), query.end)
+        spans.append((start, end))
+        start = end
+    return spans
+
+
+def _figures(f: Figures) -> dict[str, Any]:
+    return {
+        "usd": None if f.usd is None else str(f.usd),
+        "time_us": None if f.time_us is None else str(f.time_us),
+        "jobs": f.jobs,
+    }
+
+
+def _unfigures(doc: dict[str, Any]) -> Figures:
+    return Figures(
+        usd=None if doc["usd"] is None else Decimal(doc["usd"]),
+        time_us=None if doc["time_us"] is None else Decimal(doc["time_us"]),
+        jobs=doc["jobs"],
+    )
+
+
+def _dump(bucket: Bucket, names: dict[str, str]) -> str:
+    return json.dumps(
+        {
+            "totals": _figures(bucket.totals),
+            "listed": {k: _figures(v) for k, v in bucket.listed.items()},
+            "ranked_by_usd": bucket.ranked_by_usd,
+            "names": {k: names.get(k, k) for k in bucket.listed},
+        }
+    )
+
+
+def _load(start: dt.date, end: dt.date, text: str) -> tuple[Bucket, dict[str, str]]:
+    doc = json.loads(text)
+    bucket = Bucket(
+        start=start,
+        end=end,
+        totals=_unfigures(doc["totals"]),
+        listed={k: _unfigures(v) for k, v in doc["listed"].items()},
+        ranked_by_usd=doc["ranked_by_usd"],
+    )
+    return bucket, dict(doc["names"])
+
+
+def _empty(start: dt.date, end: dt.date) -> Bucket:
+    # A settled span IonQ answered without a bucket had no usage at all.
+    return Bucket(start, end, Figures(Decimal(0), Decimal(0), 0), {})
+
+
+class UsageCache:
+    """Shared by every request of a process (thread-safe); ``store`` None keeps no buckets."""
+
+    def __init__(
+        self,
+        client: UsageClient,
+        store: Store | None = None,
+        *,
+        ttl: float = DEFAULT_TTL,
+        settle_days: int = SETTLE_DAYS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.ttl = ttl
+        self.settle_days = settle_days
+        self.clock = clock
+        self.upstream_calls = 0
+        self._lock = threading.Lock()
+        self._recent: dict[UsageQuery, tuple[float, UsageSeries]] = {}
+        self._in_flight: dict[UsageQuery, Future[UsageSeries]] = {}
+
+    # -- single flight and TTL ------------------------------------------------------------------
+
+    def _fetch(self, query: UsageQuery) -> UsageSeries:
+        """One upstream answer for ``query``, shared with identical concurrent callers."""
+        with self._lock:
+            kept = self._recent.get(query)
+            if kept is not None and self.clock() - kept[0] < self.ttl:
+                return kept[1]
+            flight = self._in_flight.get(query)
+            leader = flight is None
+            if flight is None:
+                flight = Future()
+                self._in_flight[query] = flight
+        if not leader:
+            return flight.result()
+        try:
+            self.upstream_calls += 1
+            series = normalize(self.client.usage(query), query)
+        except BaseException as exc:
+            flight.set_exception(exc)
+            with self._lock:
+                del self._in_flight[query]
+            raise
+        with self._lock:
+            self._recent[query] = (self.clock(), series)
+            del self._in_flight[query]
+        flight.set_result(series)
+        return series
+
+    # -- settled buckets -------------------------------------------------------------------------
+
+    def series(self, query: UsageQuery, today: dt.date) -> UsageSeries:
+        """``query``'s answer, from stored settled buckets plus at most one upstream call."""
+        if self.store is None:
+            return self._fetch(query)
+        settled_before = today - dt.timedelta(days=self.settle_days)
+        spans = bucket_spans(query)
+        stored = self.store.buckets(query.group_by.value, query.modality.value, spans)
+        buckets: list[Bucket] = []
+        names: dict[str, str] = {}
+        first_missing = None
+        for span in spans:
+            text = stored.get(span)
+            if text is None or span[1] > settled_before:
+                first_missing = span[0]
+                break
+            bucket, bucket_names = _load(span[0], span[1], text)
+            buckets.append(bucket)
+            names.update(bucket_names)
+        if first_missing is None:
+            return UsageSeries(
+                query.group_by.value,
+                query.modality.value,
+                query.start,
+                query.end,
+                tuple(buckets),
+                names,
+            )
+        rest = UsageQuery(
+            group_by=query.group_by, modality=query.modality, start=first_missing, end=query.end
+        )
+        fetched = self._fetch(rest)
+        by_start = {b.start: b for b in fetched.buckets}
+        to_store: dict[tuple[dt.date, dt.date], str] = {}
+        for span in bucket_spans(rest):
+            bucket = by_start.get(span[0]) or _empty(*span)
+            if span[1] <= settled_before and span not in stored:
+                to_store[span] = _dump(bucket, dict(fetched.names))
+        if to_store:
+            self.store.put_buckets(query.group_by.value, query.modality.value, to_store)
+        names.update(fetched.names)
+        return UsageSeries(
+            query.group_by.value,
+            query.modality.value,
+            query.start,
+            query.end,
+            (*buckets, *fetched.buckets),
+            names,
+            reported_usd_total=fetched.reported_usd_total if not buckets else None,
+        )

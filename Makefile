@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 TEST_VENV := .venv-test
 
-.PHONY: demo test
+.PHONY: demo test bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/budgetbot demo
+
+# Speed and memory against the simulator (not part of the tests); results go in README.md.
+bench: $(VENV)/.installed
+	$(VENV)/bin/python bench/run.py
 
 # Always a fresh environment, as a newcomer's: a dependency missing from pyproject.toml fails here.
 test:

@@ -21,3 +21,19 @@ class RecordedSleep:
 
     def monotonic(self) -> float:
         return self.clock
+
+
+def outbox_rows(db_file: object) -> list[tuple[str, bool]]:
+    """(dedup_key, sent) of every notification in a SQLite state file, read-only.
+
+    For polling a database another process is writing: no schema creation, and a locked or
+    not yet created database reads as empty instead of failing the poll.
+    """
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db_file}?mode=ro", uri=True, timeout=5) as conn:
+            rows = conn.execute("SELECT dedup_key, sent_at FROM notifications ORDER BY id")
+            return [(key, sent is not None) for key, sent in rows.fetchall()]
+    except sqlite3.OperationalError:
+        return []

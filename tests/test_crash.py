@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from budgetbot.store import Store
 from tests.fakes.slack_api import FakeSlack
-from tests.support import API_KEY
+from tests.support import API_KEY, outbox_rows
 
 NOW = "2026-11-20T12:00:00+00:00"
 POLICY = """
@@ -74,10 +73,7 @@ def start_check(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
 
 
 def rows(tmp_path: Path) -> list[tuple[str, bool]]:
-    store = Store(f"sqlite:///{tmp_path / 'state.db'}")
-    out = [(r.dedup_key, r.sent_at is not None) for r in store.notifications()]
-    store.close()
-    return out
+    return outbox_rows(tmp_path / "state.db")
 
 
 def wait_for(predicate, seconds: float = 30.0) -> None:

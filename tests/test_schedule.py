@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from budgetbot.scheduler import Job, Scheduler, last_time, next_time
-from budgetbot.store import Store
-from tests.support import API_KEY
+from tests.support import API_KEY, outbox_rows
 
 UTC = dt.UTC
 
@@ -142,10 +141,7 @@ def start_schedule(env: dict[str, str], cwd: Path, clock_start: str, rate: float
 
 
 def digests(tmp_path: Path) -> list[tuple[str, bool]]:
-    store = Store(f"sqlite:///{tmp_path / 'state.db'}")
-    rows = [(r.dedup_key, r.sent_at is not None) for r in store.notifications()]
-    store.close()
-    return rows
+    return outbox_rows(tmp_path / "state.db")
 
 
 def wait_for(predicate, seconds: float = 30.0) -> None:

@@ -14,6 +14,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, cast
 
 from budgetbot.ionq import GroupBy, Modality, UsageQuery
 from budgetbot.usage.model import ZERO, Bound, Measure, UsageSeries
@@ -121,12 +122,32 @@ class _Target:
 def _targets(
     scope: str, match: Sequence[str] | None, each: bool, series: Sequence[UsageSeries]
 ) -> list[_Target]:
+    """The targets of a rule; many rules share them, so they are kept on the first series."""
     if scope == "organization":
         return [_Target(ALL_GROUPS, "the organization", None)]
+    memo_key = (
+        "targets",
+        scope,
+        tuple(match) if match else None,
+        each,
+        tuple(id(s) for s in series[1:]),
+    )
+    kept = series[0].memo(memo_key)
+    if isinstance(kept, tuple):
+        return cast(list[_Target], kept[0])
+    found = _find_targets(scope, match, each, series)
+    # The other series are kept alive with the answer, so their ids cannot be reused.
+    series[0].remember(memo_key, (found, tuple(series[1:])))
+    return found
+
+
+def _find_targets(
+    scope: str, match: Sequence[str] | None, each: bool, series: Sequence[UsageSeries]
+) -> list[_Target]:
     names: dict[str, str] = {}
     for s in series:
-        for key in s.groups():
-            names.setdefault(key, s.name(key))
+        for key, name in s.group_names().items():
+            names.setdefault(key, name)
     keys = [k for k, n in names.items() if _matches(match, k, n)]
     if each:
         return [_Target(k, names[k], (k,)) for k in sorted(keys, key=lambda k: names[k])]
@@ -157,18 +178,28 @@ def _figure(
 
 
 def _fig(bound: Bound) -> Figure:
-    return Figure(low=bound.low, high=bound.high)
+    return Figure(bound.low, bound.high)
 
 
 def _percent(bound: Bound, budget: Decimal) -> Bound:
     return Bound(bound.low * HUNDRED / budget, bound.high * HUNDRED / budget)
 
 
-def _burns(policy: Policy, data: Mapping[UsageQuery, UsageSeries], now: dt.datetime) -> list[Burn]:
+def _burns(
+    policy: Policy,
+    data: Mapping[UsageQuery, UsageSeries],
+    now: dt.datetime,
+    *,
+    evidence_only: bool = False,
+) -> list[Burn]:
+    """Each target's burn. With ``evidence_only``, a single group that IonQ lists nowhere in
+    the period or the rate window is skipped: its only bound is the unitemized remainder, the
+    same for every such group, so it can be possibly but never certainly over a level."""
     needs = policy_needs(policy, now)
     assert needs.period is not None
-    period_series = data[needs.period]
-    rate_series = data[needs.rate] if needs.rate is not None else None
+    period_q, rate_q = needs.period, needs.rate
+    period_series = data[period_q]
+    rate_series = data[rate_q] if rate_q is not None else None
     measure = Measure(policy.budget.measure)
     budget = policy.budget.amount
     start, end = period_bounds(policy.period, now.date())
@@ -176,43 +207,56 @@ def _burns(policy: Policy, data: Mapping[UsageQuery, UsageSeries], now: dt.datet
     ready = fc.min_elapsed_days(start, end)
     ready_now = ready is not None and fc.elapsed_days(start, now) >= ready
     share = Decimal(str(elapsed_share(policy.period, now)))
+    evidence: set[str] = set()
+    if evidence_only:
+        evidence.update(period_series.listed_keys(measure, period_q.start, period_q.end))
+        if rate_series is not None and rate_q is not None:
+            evidence.update(rate_series.listed_keys(measure, rate_q.start, rate_q.end))
+    common: dict[str, Any] = {
+        "rule": policy.name,
+        "rule_type": "policy",
+        "source": policy.source,
+        "scope": policy.scope,
+        "period": period_label(policy.period, start),
+        "period_start": start,
+        "period_end": end,
+        "measure": measure.value,
+        "budget": budget,
+        "description": policy.description,
+        "channel": policy.channel,
+        "mention": tuple(policy.mention),
+    }
     burns = []
     for target in _targets(policy.scope, policy.match, policy.each, series_for_groups):
-        base = Burn(
-            rule=policy.name,
-            source=policy.source,
-            scope=policy.scope,
-            group_key=target.key,
-            group_name=target.name,
-            plural=target.plural,
-            period=period_label(policy.period, start),
-            period_start=start,
-            period_end=end,
-            measure=measure.value,
-            budget=budget,
-            value=Figure(low=ZERO, high=ZERO),
-            description=policy.description,
-            channel=policy.channel,
-            mention=tuple(policy.mention),
-        )
-        spend = _figure(period_series, target, measure, needs.period.start, needs.period.end)
+        single = target.keys[0] if target.keys and len(target.keys) == 1 else None
+        if evidence_only and single is not None and single not in evidence:
+            continue
+        fields: dict[str, Any] = {
+            **common,
+            "group_key": target.key,
+            "group_name": target.name,
+            "plural": target.plural,
+        }
+        spend = _figure(period_series, target, measure, period_q.start, period_q.end)
         if spend is None:
-            burns.append(base.model_copy(update={"measurable": False}))
+            burns.append(Burn(**fields, value=Figure(low=ZERO, high=ZERO), measurable=False))
             continue
         percent = _percent(spend, budget)
-        update: dict[str, object] = {"value": _fig(spend), "percent": _fig(percent)}
+        fields["value"] = _fig(spend)
+        fields["percent"] = _fig(percent)
         if ready_now and share > 0:
-            update["pace"] = _fig(Bound(percent.low / share, percent.high / share))
-        if rate_series is not None and ready_now and needs.rate is not None:
-            window = _figure(rate_series, target, measure, needs.rate.start, needs.rate.end)
+            fields["pace"] = _fig(Bound(percent.low / share, percent.high / share))
+        if rate_series is not None and ready_now and rate_q is not None:
+            window = _figure(rate_series, target, measure, rate_q.start, rate_q.end)
             if window is not None:
-                days = Decimal((needs.rate.end - needs.rate.start).days)
+                days = Decimal((rate_q.end - rate_q.start).days)
                 rate = Bound(window.low / days, window.high / days)
-                update["daily_rate"] = _fig(rate)
-                update["rate_days"] = fc.RATE_DAYS
-                update["forecast"] = _fig(fc.project(spend, rate, end, now))
-                update["reaches_budget_on"] = fc.reaches_on(spend.low, rate.low, budget, end, now)
-        burns.append(base.model_copy(update=update))
+                fields["daily_rate"] = _fig(rate)
+                fields["rate_days"] = fc.RATE_DAYS
+                fields["forecast"] = _fig(fc.project(spend, rate, end, now))
+                fields["reaches_budget_on"] = fc.reaches_on(spend.low, rate.low, budget, end, now)
+        # Every value above is already typed: skip re-validation on this hot path.
+        burns.append(Burn.model_construct(**fields))
     return burns
 
 
@@ -226,7 +270,7 @@ def burns(
 def _levels(burn: Burn, policy: Policy) -> list[Finding]:
     """The levels a burn crosses, or possibly crosses (when only its upper bound does)."""
     if not burn.measurable:
-        return [Finding(**dict(burn), kind="no_usd", level=ZERO, certain=True)]
+        return [Finding.model_construct(**burn.__dict__, kind="no_usd", level=ZERO, certain=True)]
     checks: list[tuple[FindingKind, Figure | None, Sequence[Decimal]]] = [
         ("spend", burn.percent, policy.alert_at),
         ("pace", burn.pace, policy.pace_at),
@@ -242,7 +286,9 @@ def _levels(burn: Burn, policy: Policy) -> list[Finding]:
         for level in levels:
             if figure.high >= level:
                 found.append(
-                    Finding(**dict(burn), kind=kind, level=level, certain=figure.low >= level)
+                    Finding.model_construct(
+                        **burn.__dict__, kind=kind, level=level, certain=figure.low >= level
+                    )
                 )
     return found
 
@@ -250,7 +296,8 @@ def _levels(burn: Burn, policy: Policy) -> list[Finding]:
 def _evaluate_policy(
     policy: Policy, data: Mapping[UsageQuery, UsageSeries], now: dt.datetime
 ) -> list[Finding]:
-    return [f for burn in _burns(policy, data, now) for f in _levels(burn, policy)]
+    burns_ = _burns(policy, data, now, evidence_only=True)
+    return [f for burn in burns_ for f in _levels(burn, policy)]
 
 
 # --- anomalies --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ breach.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
@@ -21,10 +22,13 @@ ALL_GROUPS = "*"
 FindingKind = Literal["spend", "forecast", "pace", "anomaly", "no_usd"]
 
 
-class Figure(BaseModel):
-    """A figure that is exact (``low == high``) or bounded."""
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A figure that is exact (``low == high``) or bounded.
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass (pydantic validates and serializes it inside the models below): the
+    engine makes hundreds of thousands of them.
+    """
 
     low: Decimal
     high: Decimal

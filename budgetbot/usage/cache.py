@@ -4,8 +4,10 @@ concurrent identical fetches sharing one call.
 - A bucket that ended ``SETTLE_DAYS`` or more before today is *settled*: IonQ can still bill a
   late job for a day or so, after which the figures are final. Settled buckets are stored and
   never fetched again; a query then asks IonQ only for the part after the last stored bucket.
-- Everything else (the open period, the last days) is kept for ``ttl`` seconds, so fifty people
-  typing the same slash command within a minute cause one upstream call.
+- Complete days younger than that change only through late billing: they are refreshed at most
+  every ``recent_ttl`` seconds (an hour).
+- The open period (today included) is kept for ``ttl`` seconds, so fifty people typing the same
+  slash command within a minute cause one upstream call.
 - While a call for a query is in flight, identical requests wait for it instead of asking again
   (single flight).
 """
@@ -32,6 +34,7 @@ __all__ = ["DEFAULT_TTL", "SETTLE_DAYS", "UsageCache", "bucket_spans"]
 
 SETTLE_DAYS = 2
 DEFAULT_TTL = 60.0
+RECENT_TTL = 3600.0
 
 
 def bucket_spans(query: UsageQuery) -> list[tuple[dt.date, dt.date]]:
@@ -98,12 +101,14 @@ class UsageCache:
         store: Store | None = None,
         *,
         ttl: float = DEFAULT_TTL,
+        recent_ttl: float = RECENT_TTL,
         settle_days: int = SETTLE_DAYS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.store = store
         self.ttl = ttl
+        self.recent_ttl = recent_ttl
         self.settle_days = settle_days
         self.clock = clock
         self.upstream_calls = 0
@@ -113,11 +118,13 @@ class UsageCache:
 
     # -- single flight and TTL ------------------------------------------------------------------
 
-    def _fetch(self, query: UsageQuery) -> UsageSeries:
+    def _fetch(self, query: UsageQuery, today: dt.date) -> UsageSeries:
         """One upstream answer for ``query``, shared with identical concurrent callers."""
+        # Only complete days: the longer window (``ttl=0`` turns all keeping off, for tests).
+        ttl = self.recent_ttl if query.end <= today and self.ttl > 0 else self.ttl
         with self._lock:
             kept = self._recent.get(query)
-            if kept is not None and self.clock() - kept[0] < self.ttl:
+            if kept is not None and self.clock() - kept[0] < ttl:
                 return kept[1]
             flight = self._in_flight.get(query)
             leader = flight is None
@@ -145,7 +152,7 @@ class UsageCache:
     def series(self, query: UsageQuery, today: dt.date) -> UsageSeries:
         """``query``'s answer, from stored settled buckets plus at most one upstream call."""
         if self.store is None:
-            return self._fetch(query)
+            return self._fetch(query, today)
         settled_before = today - dt.timedelta(days=self.settle_days)
         spans = bucket_spans(query)
         stored = self.store.buckets(query.group_by.value, query.modality.value, spans)
@@ -172,7 +179,7 @@ class UsageCache:
         rest = UsageQuery(
             group_by=query.group_by, modality=query.modality, start=first_missing, end=query.end
         )
-        fetched = self._fetch(rest)
+        fetched = self._fetch(rest, today)
         by_start = {b.start: b for b in fetched.buckets}
         to_store: dict[tuple[dt.date, dt.date], str] = {}
         for span in bucket_spans(rest):

@@ -8,6 +8,7 @@ are always exact. Pure data: no I/O, no clock.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -97,6 +98,9 @@ class Bucket:
     totals: Figures
     listed: Mapping[str, Figures]
     ranked_by_usd: bool = True
+    _caps: dict[Measure, Decimal | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def remainder(self, measure: Measure) -> Decimal | None:
         """What the bucket's total leaves after the listed groups: the "not itemized" part."""
@@ -108,6 +112,11 @@ class Bucket:
 
     def cap(self, measure: Measure) -> Decimal | None:
         """The most any group whose figure is not listed can have had in this bucket."""
+        if measure not in self._caps:
+            self._caps[measure] = self._cap(measure)  # buckets are immutable: compute once
+        return self._caps[measure]
+
+    def _cap(self, measure: Measure) -> Decimal | None:
         rest = self.remainder(measure)
         if rest is None:
             return None
@@ -144,17 +153,37 @@ class UsageSeries:
     names: Mapping[str, str] = field(default_factory=dict)
     #: IonQ's own grand total when it sent one (``amount_total`` in USD), else the bucket sum.
     reported_usd_total: Decimal | None = None
+    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def groups(self) -> list[str]:
         """Every group key listed in any bucket, in first-seen order."""
-        seen: dict[str, None] = {}
-        for bucket in self.buckets:
-            for key in bucket.listed:
-                seen.setdefault(key, None)
-        return list(seen)
+        found = self._memo.get("groups")
+        if found is None:
+            seen: dict[str, None] = {}
+            for bucket in self.buckets:
+                for key in bucket.listed:
+                    seen.setdefault(key, None)
+            found = self._memo["groups"] = list(seen)
+        assert isinstance(found, list)
+        return list(found)
 
     def name(self, key: str) -> str:
         return self.names.get(key, key)
+
+    def group_names(self) -> dict[str, str]:
+        """Every listed group's name by key, in first-seen order."""
+        found = self._memo.get("group_names")
+        if found is None:
+            found = self._memo["group_names"] = {k: self.name(k) for k in self.groups()}
+        assert isinstance(found, dict)
+        return found
+
+    def memo(self, key: object) -> object | None:
+        """A value derived from this (immutable) series and kept with it, if any."""
+        return self._memo.get(key)
+
+    def remember(self, key: object, value: object) -> None:
+        self._memo[key] = value
 
     def within(self, start: dt.date, end: dt.date) -> list[Bucket]:
         """The buckets that make up exactly ``[start, end)``.
@@ -164,14 +193,56 @@ class UsageSeries:
         """
         if start >= end:
             return []
-        chosen = [b for b in self.buckets if b.start < end and b.end > start]
         if start < self.start or end > self.end:
             raise ValueError(f"{start}..{end} is outside {self.start}..{self.end}")
+        starts = self._memo.get("starts")
+        if starts is None:
+            starts = self._memo["starts"] = [b.start for b in self.buckets]
+        assert isinstance(starts, list)
+        first = bisect.bisect_left(starts, start)
+        if first > 0 and self.buckets[first - 1].end > start:
+            first -= 1  # a bucket straddling the start
+        last = bisect.bisect_left(starts, end)
+        chosen = list(self.buckets[first:last])
         # Days with no bucket had no usage (IonQ may omit empty buckets); a bucket that straddles
         # the window's edge cannot be split.
-        if any(b.start < start or b.end > end for b in chosen):
+        if any(b.start < start or b.end > end for b in chosen[:1] + chosen[-1:]):
             raise ValueError(f"{start}..{end} does not fall on bucket boundaries")
         return chosen
+
+    def listed_keys(self, measure: Measure, start: dt.date, end: dt.date) -> Iterable[str]:
+        """The groups IonQ lists (with a figure in ``measure``) somewhere in the window."""
+        return self._index(measure, start, end)[0].keys()
+
+    def _index(
+        self, measure: Measure, start: dt.date, end: dt.date
+    ) -> tuple[dict[str, tuple[Decimal, Decimal, int]], Decimal, int]:
+        """Per window: each listed group's (sum listed, sum of caps where listed, buckets
+        without a cap where listed), the window's total cap, and its buckets without a cap."""
+        key = ("index", measure, start, end)
+        found = self._memo.get(key)
+        if found is None:
+            per_group: dict[str, tuple[Decimal, Decimal, int]] = {}
+            total_cap = ZERO
+            no_cap = 0
+            for bucket in self.within(start, end):
+                cap = bucket.cap(measure)
+                if cap is None:
+                    no_cap += 1
+                else:
+                    total_cap += cap
+                for group, figures in bucket.listed.items():
+                    value = figures.get(measure)
+                    if value is None:
+                        continue
+                    low, caps, nones = per_group.get(group, (ZERO, ZERO, 0))
+                    per_group[group] = (
+                        low + value,
+                        caps + (cap or ZERO),
+                        nones + (cap is None),
+                    )
+            found = self._memo[key] = (per_group, total_cap, no_cap)
+        return found  # type: ignore[return-value]
 
     def total(
         self, measure: Measure, start: dt.date | None = None, end: dt.date | None = None
@@ -198,6 +269,15 @@ class UsageSeries:
         bound is capped by the remainder rather than counted once per group.
         """
         wanted = list(dict.fromkeys(keys))
+        if len(wanted) == 1:
+            # The hot path (one budget per group): an index of the window answers at once.
+            per_group, total_cap, no_cap = self._index(
+                measure, start or self.start, end or self.end
+            )
+            low, caps, nones = per_group.get(wanted[0], (ZERO, ZERO, 0))
+            if nones < no_cap:
+                return None  # unlisted where the bucket has no figure in this measure
+            return Bound(low, low + total_cap - caps)
         out = ZERO_BOUND
         for bucket in self.within(start or self.start, end or self.end):
             low = high = ZERO

@@ -8,6 +8,7 @@ answers sent to ``response_url`` are read back from the fake.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -54,8 +55,15 @@ def fake() -> Iterator[FakeSlack]:
         yield f
 
 
+@pytest.fixture(autouse=True)
+def _own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The app keeps settled usage in DATABASE_URL: each test gets its own, never the cwd's.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'state.db'}")
+
+
 def _settings(sim: SimServer, fake: FakeSlack, **over: Any) -> Settings:
     values: dict[str, Any] = {
+        "database_url": os.environ["DATABASE_URL"],
         "slack_bot_token": BOT_TOKEN,
         "slack_signing_secret": SECRET,
         "slack_api_url": fake.base_url,

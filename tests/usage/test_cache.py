@@ -83,17 +83,25 @@ def test_fifty_identical_concurrent_requests_share_one_call(client, sim):
     assert len(sim.usage_requests) == 1 and cache.upstream_calls == 1
 
 
-def test_ttl_keeps_open_answers_briefly(client, sim):
+def test_ttl_keeps_open_answers_briefly_and_recent_days_for_an_hour(client, sim):
     clock = [0.0]
-    cache = UsageCache(client, ttl=60, clock=lambda: clock[0])
-    query = q(GroupBy.USER, Modality.DAILY, TODAY - dt.timedelta(days=3), TODAY)
-    cache.series(query, TODAY)
+    cache = UsageCache(client, ttl=60, recent_ttl=3600, clock=lambda: clock[0])
+    open_query = q(
+        GroupBy.USER, Modality.DAILY, TODAY - dt.timedelta(days=3), TODAY + dt.timedelta(days=1)
+    )
+    recent = q(GroupBy.USER, Modality.DAILY, TODAY - dt.timedelta(days=3), TODAY)
+    cache.series(open_query, TODAY)
+    cache.series(recent, TODAY)
     clock[0] = 59
-    cache.series(query, TODAY)
-    assert len(sim.usage_requests) == 1
-    clock[0] = 61
-    cache.series(query, TODAY)
+    cache.series(open_query, TODAY)
     assert len(sim.usage_requests) == 2
+    clock[0] = 61  # today's data is refreshed after a minute ...
+    cache.series(open_query, TODAY)
+    cache.series(recent, TODAY)
+    assert len(sim.usage_requests) == 3
+    clock[0] = 3601  # ... complete days (only late charges can change them) after an hour
+    cache.series(recent, TODAY)
+    assert len(sim.usage_requests) == 4
 
 
 def test_a_failed_call_is_not_cached(client, sim):

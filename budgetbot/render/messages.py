@@ -80,8 +80,8 @@ def alert_headline(f: Finding) -> str:
     if f.kind == "anomaly":
         assert f.baseline is not None
         return (
-            f"{who} spent {figure_text(f.value, 'usd')} on {f.period}, over {f.level_text}× its"
-            f" usual {amount(f.baseline, 'usd')} a day"
+            f"{who} spent {figure_text(f.value, 'usd')} on {_day(f.period_start)}, over"
+            f" {f.level_text}× the usual {amount(f.baseline, 'usd')} for that weekday"
         )
     if f.kind == "no_usd":
         return (
@@ -116,8 +116,9 @@ def alert_lines(f: Finding) -> list[str]:
         if f.forecast is not None and f.daily_rate is not None:
             last_day = _day(f.period_end - dt.timedelta(days=1))
             line = (
-                f"At this pace ({figure_text(f.daily_rate, f.measure)} a day over the last"
-                f" {f.rate_days} full days): {figure_text(f.forecast, f.measure)} by {last_day}"
+                f"At this pace: {figure_text(f.forecast, f.measure)} by {last_day}"
+                f" (a usual day: {figure_text(f.daily_rate, f.measure)}, by weekday over the"
+                f" last {f.rate_days} full days)"
             )
             not_yet = f.percent is not None and f.percent.low < 100
             if f.reaches_budget_on is not None and not_yet:
@@ -129,6 +130,9 @@ def alert_lines(f: Finding) -> list[str]:
             lines.append(
                 "Part of this figure is hidden by IonQ's top-5 lists; the lower bound is shown."
             )
+    if f.kind == "anomaly" and f.top_jobs:
+        jobs = ", ".join(f"{name} ({amount(usd, 'usd')})" for name, usd in f.top_jobs)
+        lines.append(f"Top jobs that day, all projects: {jobs}")
     if f.description:
         lines.append(f.description)
     lines.append(f"Rule {f.rule} ({f.source or 'no file'}), period {f.period} (UTC)")

@@ -44,6 +44,8 @@ class Needs:
 
     period: UsageQuery | None
     rate: UsageQuery | None
+    #: Anomalies: the examined day's jobs (organization-wide top 5), for the message.
+    jobs: UsageQuery | None = None
 
 
 def _group_by(scope: str) -> GroupBy:
@@ -84,6 +86,12 @@ def anomaly_needs(anomaly: Anomaly, now: dt.datetime) -> Needs:
             start=today - dt.timedelta(days=anomaly.window_days + 1),
             end=today,
         ),
+        UsageQuery(
+            group_by=GroupBy.JOB,
+            modality=Modality.DAILY,
+            start=today - dt.timedelta(days=1),
+            end=today,
+        ),
     )
 
 
@@ -94,7 +102,7 @@ def plan(
     queries: dict[UsageQuery, None] = {}
     needs = [policy_needs(p, now) for p in policies] + [anomaly_needs(a, now) for a in anomalies]
     for need in needs:
-        for query in (need.period, need.rate):
+        for query in (need.period, need.rate, need.jobs):
             if query is not None:
                 queries.setdefault(query, None)
     return list(queries)
@@ -177,6 +185,35 @@ def _figure(
 # --- policies ---------------------------------------------------------------------------------
 
 
+def _daily(
+    series: UsageSeries, target: _Target, measure: Measure, start: dt.date, end: dt.date
+) -> list[tuple[dt.date, Bound]] | None:
+    """The target's figure on each day of ``[start, end)`` of a daily series."""
+    out = []
+    day = start
+    while day < end:
+        nxt = day + dt.timedelta(days=1)
+        value = _figure(series, target, measure, day, nxt)
+        if value is None:
+            return None
+        out.append((day, value))
+        day = nxt
+    return out
+
+
+def _rates(
+    series: UsageSeries, target: _Target, measure: Measure, start: dt.date, end: dt.date
+) -> tuple[tuple[Bound, ...], Bound] | None:
+    """A target's weekday rates and their mean; many rules share a group, so kept on the series."""
+    key = ("rates", target.keys, measure, start, end)
+    kept = series.memo(key)
+    if kept is None:
+        days = _daily(series, target, measure, start, end)
+        kept = None if days is None else (rates := fc.weekday_rates(days), fc.mean_rate(rates))
+        series.remember(key, kept or ())
+    return cast(tuple[tuple[Bound, ...], Bound], kept) if kept else None
+
+
 def _fig(bound: Bound) -> Figure:
     return Figure(bound.low, bound.high)
 
@@ -247,14 +284,17 @@ def _burns(
         if ready_now and share > 0:
             fields["pace"] = _fig(Bound(percent.low / share, percent.high / share))
         if rate_series is not None and ready_now and rate_q is not None:
-            window = _figure(rate_series, target, measure, rate_q.start, rate_q.end)
-            if window is not None:
-                days = Decimal((rate_q.end - rate_q.start).days)
-                rate = Bound(window.low / days, window.high / days)
-                fields["daily_rate"] = _fig(rate)
+            rated = _rates(rate_series, target, measure, rate_q.start, rate_q.end)
+            if rated is not None:
+                rates, mean = rated
+                fields["daily_rate"] = _fig(mean)
                 fields["rate_days"] = fc.RATE_DAYS
-                fields["forecast"] = _fig(fc.project(spend, rate, end, now))
-                fields["reaches_budget_on"] = fc.reaches_on(spend.low, rate.low, budget, end, now)
+                fields["forecast"] = _fig(fc.project(spend, rates, end, now))
+                fields["reaches_budget_on"] = fc.reaches_on(
+                    spend.low, [r.low for r in rates], budget, end, now
+                )
+        if evidence_only and not _may_cross(policy, fields, budget):
+            continue  # nothing to find: skip building the record on this hot path
         # Every value above is already typed: skip re-validation on this hot path.
         burns.append(Burn.model_construct(**fields))
     return burns
@@ -265,6 +305,17 @@ def burns(
 ) -> list[Burn]:
     """Every budget's standing at ``now`` (for digests, ``/ionq-usage budgets``, App Home)."""
     return [b for policy in policies for b in _burns(policy, data, now)]
+
+
+def _may_cross(policy: Policy, fields: dict[str, Any], budget: Decimal) -> bool:
+    """Whether any level of the policy is reached by the upper bound of a figure."""
+    checks = [(fields.get("percent"), policy.alert_at), (fields.get("pace"), policy.pace_at)]
+    forecast = fields.get("forecast")
+    if forecast is not None:
+        checks.append((Figure(Decimal(0), forecast.high * HUNDRED / budget), policy.forecast_at))
+    return any(
+        figure is not None and levels and figure.high >= levels[0] for figure, levels in checks
+    )
 
 
 def _levels(burn: Burn, policy: Policy) -> list[Finding]:
@@ -303,30 +354,59 @@ def _evaluate_policy(
 # --- anomalies --------------------------------------------------------------------------------
 
 
+#: A day must also exceed the usual spend by this many robust standard deviations (MAD×1.4826),
+#: so a group whose spend always swings needs a larger jump to count as an anomaly.
+ANOMALY_SPREAD = Decimal(3)
+_MAD_TO_SD = Decimal("1.4826")
+
+
+def _baseline(days: list[tuple[dt.date, Decimal]], weekday: int) -> tuple[Decimal, Decimal]:
+    """The usual spend of ``weekday`` and the window's robust spread.
+
+    Usual: the median of the same weekday's days when the window has three or more, else of the
+    same kind of day (workday or weekend) when it has three or more, else of all days — weekly
+    rhythms make a Monday unlike a Sunday, and a median of fewer than three is no defence
+    against a spike. Spread: the median absolute deviation of all days from their median.
+    Medians, so earlier spikes do not raise the bar.
+    """
+    values = [v for _, v in days]
+    same = [v for d, v in days if d.weekday() == weekday]
+    kind = [v for d, v in days if (d.weekday() >= 5) == (weekday >= 5)]
+    usual = Decimal(
+        statistics.median(same if len(same) >= 3 else kind if len(kind) >= 3 else values)
+    )
+    center = Decimal(statistics.median(values))
+    mad = Decimal(statistics.median(abs(v - center) for v in values))
+    return usual, mad * _MAD_TO_SD
+
+
 def _evaluate_anomaly(
     anomaly: Anomaly, data: Mapping[UsageQuery, UsageSeries], now: dt.datetime
 ) -> list[Finding]:
     needs = anomaly_needs(anomaly, now)
-    assert needs.rate is not None
+    assert needs.rate is not None and needs.jobs is not None
     series = data[needs.rate]
     day = now.date() - dt.timedelta(days=1)
-    window_start = needs.rate.start
     findings = []
     for target in _targets(anomaly.scope, anomaly.match, True, [series]):
         value = _figure(series, target, Measure.USD, day, day + dt.timedelta(days=1))
         if value is None or value.low < anomaly.min_usd or value.low <= 0:
             continue
-        baseline_highs = []
-        for offset in range((day - window_start).days):
-            d = window_start + dt.timedelta(days=offset)
-            past = _figure(series, target, Measure.USD, d, d + dt.timedelta(days=1))
-            if past is None:
-                break
-            baseline_highs.append(past.high)
-        if len(baseline_highs) < (day - window_start).days:
+        past = _daily(series, target, Measure.USD, needs.rate.start, day)
+        if not past:
             continue
-        median = Decimal(statistics.median(baseline_highs))
-        if value.low > anomaly.factor * median:
+        # Upper bounds of hidden days: a hidden figure raises the bar, never lowers it.
+        usual, spread = _baseline([(d, b.high) for d, b in past], day.weekday())
+        if value.low > anomaly.factor * usual and value.low > usual + ANOMALY_SPREAD * spread:
+            jobs = data[needs.jobs]
+            top = tuple(
+                (jobs.name(key), f.usd)
+                for key, f in sorted(
+                    ((k, f) for b in jobs.buckets for k, f in b.listed.items()),
+                    key=lambda kv: -(kv[1].usd or 0),
+                )
+                if f.usd is not None
+            )[:5]
             findings.append(
                 Finding(
                     rule=anomaly.name,
@@ -343,8 +423,9 @@ def _evaluate_anomaly(
                     certain=True,
                     measure="usd",
                     value=_fig(value),
-                    baseline=median,
+                    baseline=usual,
                     day=day,
+                    top_jobs=top,
                     description=anomaly.description,
                     channel=anomaly.channel,
                     mention=tuple(anomaly.mention),

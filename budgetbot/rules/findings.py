@@ -86,6 +86,8 @@ class Finding(Burn):
     #: Anomalies: the baseline median and the day examined.
     baseline: Decimal | None = None
     day: dt.date | None = None
+    #: Anomalies: the day's top jobs across the organization, (name, USD).
+    top_jobs: tuple[tuple[str, Decimal], ...] = ()
 
     @property
     def thread_key(self) -> str:

@@ -17,9 +17,16 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from budgetbot.alerts.backtest import replay_times, run_backtest
+from budgetbot.alerts.backtest import replay_times, run_backtest, score_forecasts, score_lines
 from budgetbot.alerts.console import ConsoleSink
-from budgetbot.alerts.cycle import CycleResult, Sink, deliver_pending, enqueue_digest, run_check
+from budgetbot.alerts.cycle import (
+    CycleResult,
+    HomeHook,
+    Sink,
+    deliver_pending,
+    enqueue_digest,
+    run_check,
+)
 from budgetbot.alerts.decide import Reason
 from budgetbot.ionq import IonQClient, IonQError
 from budgetbot.logs import configure as configure_logging
@@ -187,6 +194,14 @@ def main() -> None:
     help="Itemized rows at most.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--png",
+    "png_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Also write the report's chart (spend per bucket by group) to FILE as PNG.",
+)
 def report(
     grouping: str,
     modality: str,
@@ -194,6 +209,7 @@ def report(
     now: dt.datetime | None,
     top: int,
     as_json: bool,
+    png_path: Path | None,
 ) -> None:
     """Show spend by group and time bucket, as the slash command does.
 
@@ -210,6 +226,15 @@ def report(
     click.echo(report_json(result) if as_json else render_report(result), nl=False)
     if as_json:
         click.echo()
+    if png_path is not None:
+        # Imported here: matplotlib costs half a second to import, and only charts need it.
+        from budgetbot.render.chart import report_chart
+
+        try:
+            png_path.write_bytes(report_chart(result))
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {png_path}: {exc.strerror or exc}") from None
+        click.echo(f"Chart written to {png_path}", err=True)
 
 
 def policies_option(f: Callable[..., T]) -> Callable[..., T]:
@@ -265,9 +290,12 @@ def _print_cycle(result: CycleResult, now: dt.datetime, *, dry_run: bool) -> Non
                 render_alert(d.finding, channel=d.finding.channel, threaded=False)
                 + f"    -> would notify: {d.reason.value}"
             )
-        elif not d.notify and d.reason is Reason.UNCERTAIN:
+        elif not d.notify and d.reason in (Reason.UNCERTAIN, Reason.SNOOZED):
+            why = d.reason.value
+            if d.reason is Reason.SNOOZED and d.until is not None:
+                why = f"SNOOZED until {d.until:%Y-%m-%d %H:%M} UTC"
             click.echo(
-                f"  not notified ({d.reason.value}): {d.finding.rule} {d.finding.kind}"
+                f"  not notified ({why}): {d.finding.rule} {d.finding.kind}"
                 f" {d.finding.level_text}% for {d.finding.group_name}",
                 err=True,
             )
@@ -305,6 +333,7 @@ def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) ->
             at,
             dry_run=dry_run,
             notice_channel=_notice_channel(settings, rules),
+            home=None if dry_run else _home_hook(settings, store),
         )
     _print_cycle(result, at, dry_run=dry_run)
     if result.error:
@@ -336,12 +365,14 @@ def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) ->
 )
 @policies_option
 def backtest(start: dt.datetime, end: dt.datetime, step: str, policies_path: Path | None) -> None:
-    """Replay history: which alerts would have fired, and when.
+    """Replay history: which alerts would have fired, and when; and how good forecasts were.
 
     Evaluates the policies at every check time (or at the end of every day) between --from and
     --to against IonQ's history, with throwaway state, and prints the timeline. IonQ reports past
     days whole, so an alert that a live check would see late in a day may show at the day's
-    first step here.
+    first step here. Then, for every complete period in the range, it scores the forecast made
+    at 25%, 50% and 75% of the period against what was finally used (mean absolute percentage
+    error), so forecast_at levels can be judged before relying on them.
 
     Example: budgetbot backtest --from 2026-07-01 --to 2026-09-30 --step daily
     """
@@ -353,7 +384,11 @@ def backtest(start: dt.datetime, end: dt.datetime, step: str, policies_path: Pat
         raise click.UsageError(str(exc)) from None
     with friendly_errors(), _client(settings) as client:
         timeline = run_backtest(rules, UsageSource(client), times)
+        scores = score_forecasts(rules, UsageSource(client), start.date(), end.date())
     for line in timeline.lines():
+        click.echo(line)
+    click.echo()
+    for line in score_lines(scores):
         click.echo(line)
     click.echo(f"{len(timeline.entries)} notifications over {len(times)} evaluations", err=True)
 
@@ -363,6 +398,17 @@ def _notice_channel(settings: Settings, rules: PolicySet) -> str | None:
     if settings.budgetbot_default_channel:
         return settings.budgetbot_default_channel
     return next((p.channel for p in rules.policies if p.channel), None)
+
+
+def _home_hook(settings: Settings, store: Store) -> HomeHook | None:
+    """After each cycle, refresh the App Home of those who opened it (with SLACK_BOT_TOKEN)."""
+    if settings.slack_bot_token is None:
+        return None
+    from budgetbot.slack.deliver import make_web_client
+    from budgetbot.slack.listeners.events import HomeRefresher
+
+    client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    return HomeRefresher(client, store, user_report_viewers=settings.user_report_viewers)
 
 
 def _sink(settings: Settings) -> Sink:
@@ -475,6 +521,7 @@ def schedule(
     with friendly_errors(), _client(settings) as client:
         store = settings.store()
         sink = _sink(settings)
+        home = _home_hook(settings, store)
         cache = UsageCache(client, store)  # settled buckets and in-flight calls, shared
 
         def check_job(when: dt.datetime) -> None:
@@ -486,6 +533,7 @@ def schedule(
                 sink,
                 now,
                 notice_channel=_notice_channel(settings, rules),
+                home=home,
             )
 
         def digest_job(d: Digest) -> Callable[[dt.datetime], None]:

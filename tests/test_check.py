@@ -207,3 +207,29 @@ def test_shipped_policies_pass_the_printed_schema():
         jsonschema.validate(yaml.safe_load(f.read_text()), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"policies": [{"name": "x", "scope": "nope"}]}, schema)
+
+
+def test_backtest_scores_the_forecast_at_25_50_75_percent(ionq_env, rules):
+    result = CliRunner().invoke(
+        main,
+        [
+            "backtest",
+            "--from",
+            "2026-07-01",
+            "--to",
+            "2026-09-30",
+            "--step",
+            "daily",
+            "--policies",
+            str(rules),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    table = result.output.split("Forecast error", 1)[1].splitlines()
+    org = next(line for line in table if line.strip().startswith("org-month "))
+    cells = org.split()
+    assert cells[1] == "3"  # July, August, September
+    errors = [Decimal(c.rstrip("%")) for c in cells[2:5]]
+    assert all(Decimal(0) <= e < Decimal(25) for e in errors)  # org totals are exact
+    quarter = next(line for line in table if line.strip().startswith("org-quarter "))
+    assert quarter.split()[1] == "1"

@@ -32,7 +32,8 @@ class ConsoleSink:
         return note.channel or "console", f"console-{note.id}"
 
     def send_notice(self, note: OutgoingNotice) -> tuple[str, str]:
-        self.stream.write(f"[{note.channel or '(default channel)'}] NOTICE {note.text}\n")
+        where = " (in the alert's thread)" if note.thread else ""
+        self.stream.write(f"[{note.channel or '(default channel)'}] NOTICE{where} {note.text}\n")
         self.stream.flush()
         return note.channel or "console", f"console-{note.id}"
 

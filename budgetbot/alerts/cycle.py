@@ -14,24 +14,28 @@ import socket
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from budgetbot.ionq import IonQError
+from budgetbot.ionq import IonQError, UsageQuery
 from budgetbot.reports.digest import DigestReport
-from budgetbot.rules.engine import evaluate, plan
-from budgetbot.rules.findings import Finding
+from budgetbot.rules.engine import burns, evaluate, plan
+from budgetbot.rules.findings import Burn, Finding
 from budgetbot.rules.loader import PolicySet
+from budgetbot.rules.periods import period_bounds, period_label
 from budgetbot.store.db import FiredLevel, Store, StoredNotification
+from budgetbot.usage.model import UsageSeries
 from budgetbot.usage.normalize import UsageDataError
 from budgetbot.usage.source import UsageSource
 
 from .decide import Decision, Reason, decide, fired_key
+from .resolve import resolutions
 
 __all__ = [
     "CycleResult",
     "DeliveryError",
+    "HomeHook",
     "Note",
     "Outgoing",
     "OutgoingDigest",
@@ -76,12 +80,14 @@ class OutgoingDigest:
 
 @dataclass(frozen=True)
 class OutgoingNotice:
-    """An operational notice ("usage data unavailable since …")."""
+    """A short notice: "usage data unavailable since …", or "back under …" in an alert's thread."""
 
     id: int
     dedup_key: str
     text: str
     channel: str | None
+    #: (channel, ts) of the alert thread it answers, if any.
+    thread: tuple[str, str] | None = None
 
 
 Note = Outgoing | OutgoingDigest | OutgoingNotice
@@ -102,6 +108,11 @@ class Sink(Protocol):
         ...
 
 
+#: Called after a good cycle with every budget's burn and ``now`` (the App Home refresh). A hook
+#: that fails is logged; it never fails the cycle.
+HomeHook = Callable[[Sequence[Burn], dt.datetime], None]
+
+
 @dataclass
 class CycleResult:
     queries: int = 0
@@ -109,6 +120,8 @@ class CycleResult:
     decisions: list[Decision] = field(default_factory=list)
     sent: list[Note] = field(default_factory=list)
     failed: list[tuple[Note, str]] = field(default_factory=list)
+    #: Every budget's burn (computed when a home hook was given).
+    burns: list[Burn] = field(default_factory=list)
     #: Why usage could not be read this cycle (no findings were made), else None.
     error: str | None = None
     fetch_seconds: float = 0.0
@@ -156,8 +169,12 @@ def run_check(
     *,
     dry_run: bool = False,
     notice_channel: str | None = None,
+    home: HomeHook | None = None,
 ) -> CycleResult:
     """Run one cycle at ``now``; with ``dry_run`` decide but record and deliver nothing.
+
+    After a good cycle that is not a dry run, ``home`` (if given) gets every budget's burn:
+    the App Home refresh.
 
     When IonQ cannot be read (after the client's retries), no finding is made from missing data:
     the outage is recorded, one "unavailable since" notice is queued per outage, and whatever
@@ -185,7 +202,8 @@ def run_check(
     for level in store.fired_levels(f.period for f in result.findings):
         fired[(level.rule, level.group_key, level.period, level.kind)].add(level.level)
     started_threads = store.threads_started(f.thread_key for f in result.findings)
-    result.decisions = decide(result.findings, fired, started_threads)
+    snoozed = {key: s.until for key, s in store.active_snoozes(now).items()}
+    result.decisions = decide(result.findings, fired, started_threads, snoozed)
     result.evaluate_seconds = time.monotonic() - started - result.fetch_seconds
     if dry_run:
         return result
@@ -200,9 +218,16 @@ def run_check(
         if d.notify
     ]
     store.record(levels, notes, now)
+    _record_resolutions(rules, data, store, now)
     _record_recovery(store, notice_channel, now)
     if sink is not None:
         result.sent, result.failed = deliver_pending(store, sink, now)
+    if home is not None:
+        result.burns = burns(rules.policies, data, now)
+        try:
+            home(result.burns, now)
+        except Exception as exc:  # the Home tab is a view: it never fails the cycle
+            log.warning("App Home refresh failed: %s: %s", type(exc).__name__, exc)
     _log_cycle(result, now)
     return result
 
@@ -220,6 +245,7 @@ def _log_cycle(result: CycleResult, now: dt.datetime) -> None:
                 "queries": result.queries,
                 "findings": len(result.findings),
                 "to_notify": len(result.to_notify),
+                "snoozed": sum(d.reason is Reason.SNOOZED for d in result.decisions),
                 "sent": len(result.sent),
                 "failed": len(result.failed),
                 "ionq_error": result.error,
@@ -228,6 +254,26 @@ def _log_cycle(result: CycleResult, now: dt.datetime) -> None:
             }
         },
     )
+
+
+def _record_resolutions(
+    rules: PolicySet, data: Mapping[UsageQuery, UsageSeries], store: Store, now: dt.datetime
+) -> None:
+    """Queue one "back under …" reply for each fired level that no longer holds."""
+    current = {
+        p.name: period_label(p.period, period_bounds(p.period, now.date())[0])
+        for p in rules.policies
+    }
+    fired: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
+    for level in store.fired_levels(set(current.values())):
+        if current.get(level.rule) == level.period:
+            fired[(level.rule, level.group_key, level.period, level.kind)].add(level.level)
+    if not fired:
+        return
+    with_fired = [p for p in rules.policies if any(key[0] == p.name for key in fired)]
+    for r in resolutions(burns(with_fired, data, now), fired):
+        payload = json.dumps({"type": "notice", "text": r.text})
+        store.record([], [(r.dedup_key, r.thread_key, r.burn.channel, payload)], now)
 
 
 def _record_outage(store: Store, error: str, channel: str | None, now: dt.datetime) -> None:
@@ -279,7 +325,8 @@ def _note(store: Store, row: StoredNotification) -> Note:
             row.id, row.dedup_key, DigestReport.model_validate(doc["digest"]), row.channel
         )
     if kind == "notice":
-        return OutgoingNotice(row.id, row.dedup_key, str(doc["text"]), row.channel)
+        thread = store.thread_root(row.thread_key) if row.thread_key != row.dedup_key else None
+        return OutgoingNotice(row.id, row.dedup_key, str(doc["text"]), row.channel, thread)
     return Outgoing(
         row.id,
         row.dedup_key,

@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from budgetbot.ionq import IonQClient
 from budgetbot.rules import PolicySet
 from budgetbot.settings import Settings
+from budgetbot.store import Store
 from budgetbot.usage import UsageSource
 from budgetbot.usage.cache import UsageCache
 
@@ -121,6 +122,8 @@ class Deps:
     close: Callable[[], None] = field(default=lambda: None)
     #: Slack user or channel ids that may see spend by user; None: everyone.
     user_report_viewers: frozenset[str] | None = None
+    #: The state store: snoozes and acknowledgements from buttons, App Home viewers, the outbox.
+    store: Store | None = None
 
 
 def deps_from_settings(
@@ -134,6 +137,7 @@ def deps_from_settings(
         now=now,
         close=connection.close,
         user_report_viewers=settings.user_report_viewers,
+        store=settings.store(),
     )
 
 

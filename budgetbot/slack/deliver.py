@@ -10,6 +10,7 @@ Slack's error code, with a hint where one helps; the token never appears in one.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -34,11 +35,13 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from budgetbot.alerts.cycle import DeliveryError, Note, Outgoing, OutgoingDigest, OutgoingNotice
-from budgetbot.render.blocks import Block, alert_message
+from budgetbot.render.blocks import IONQ_CONSOLE_URL, Block, alert_message
 from budgetbot.render.digest import digest_blocks
 from budgetbot.render.slack_text import escape
+from budgetbot.reports.digest import DigestReport
 
 from .mentions import MentionResolver
+from .upload import upload_chart_file
 
 __all__ = [
     "ALERT_EVENT_TYPE",
@@ -52,9 +55,11 @@ __all__ = [
     "failure_text",
     "make_web_client",
     "post_message",
+    "publish_view",
     "respond_url",
     "retry_after",
     "retry_handlers",
+    "update_message",
 ]
 
 log = logging.getLogger("budgetbot.slack.deliver")
@@ -77,6 +82,9 @@ DIGEST_EVENT_TYPE = "budgetbot_digest"
 NOTICE_EVENT_TYPE = "budgetbot_notice"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 NO_CHANNEL = "no channel: set `channel:` in the policy or BUDGETBOT_DEFAULT_CHANNEL"
+#: A digest with this many blocks has no room for the chart's link (Block Kit allows 50).
+MAX_DIGEST_BLOCKS = 50
+CHART_LINK_TEXT = "Chart: spend per day and top projects"
 
 _HINTS = {
     "channel_not_found": "is the bot invited to the channel?",
@@ -310,6 +318,24 @@ def post_message(
     return channel_id, ts
 
 
+def update_message(
+    client: WebClient, channel: str, ts: str, text: str, blocks: list[Block]
+) -> None:
+    """``chat.update`` of a message we posted; raises :class:`DeliveryError` on failure."""
+    try:
+        client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        raise _delivery_error(client, channel, "chat.update", exc) from None
+
+
+def publish_view(client: WebClient, user_id: str, view: dict[str, Any]) -> None:
+    """``views.publish`` of a user's App Home; raises :class:`DeliveryError` on failure."""
+    try:
+        client.views_publish(user_id=user_id, view=view)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        raise _delivery_error(client, f"App Home of {user_id}", "views.publish", exc) from None
+
+
 class SlackSink:
     """The alert sink of :func:`budgetbot.alerts.cycle.deliver_pending` for Slack."""
 
@@ -319,7 +345,7 @@ class SlackSink:
         *,
         default_channel: str | None = None,
         resolver: MentionResolver | None = None,
-        console_url: str | None = None,
+        console_url: str | None = IONQ_CONSOLE_URL,
     ) -> None:
         self.client = client
         self.default_channel = default_channel
@@ -339,7 +365,9 @@ class SlackSink:
         if not channel:
             raise DeliveryError(NO_CHANNEL)
         mentions = self.resolver.resolve(note.finding.mention)
-        text, blocks = alert_message(note.finding, mentions=mentions, console_url=self.console_url)
+        text, blocks = alert_message(
+            note.finding, mentions=mentions, console_url=self.console_url, dedup_key=note.dedup_key
+        )
         metadata = {"event_type": ALERT_EVENT_TYPE, "event_payload": {"dedup_key": note.dedup_key}}
         return post_message(
             self.client, channel, text, blocks, thread_ts=thread_ts, metadata=metadata
@@ -354,16 +382,85 @@ class SlackSink:
             "event_type": DIGEST_EVENT_TYPE,
             "event_payload": {"dedup_key": note.dedup_key},
         }
-        return post_message(self.client, channel, text, blocks, metadata=metadata)
+        channel_id, ts = post_message(self.client, channel, text, blocks, metadata=metadata)
+        self._attach_digest_chart(note.digest, channel_id, ts, text, blocks, metadata)
+        return channel_id, ts
+
+    def _attach_digest_chart(
+        self,
+        digest: DigestReport,
+        channel_id: str,
+        ts: str,
+        text: str,
+        blocks: list[Block],
+        metadata: dict[str, Any],
+    ) -> None:
+        """Put the digest's chart in its thread and link it from the digest; never raises.
+
+        The digest is posted first and stands on its own (totals, top lists, budgets and the
+        per-day trend in text): it is what the outbox records, and nothing about the chart can
+        hold it back. Then the chart is uploaded into the digest's thread (the channel id and
+        ``ts`` come from the post; ``files_upload_v2`` needs an id, not a name), so it is shared
+        with exactly the digest's audience, and the digest is updated (``chat.update``, same
+        metadata) with a context line linking it. A failure at any step — no ``files:write``,
+        Slack or the network refusing — is one warning and leaves the digest as posted.
+        """
+        if not digest.daily or len(blocks) >= MAX_DIGEST_BLOCKS:
+            return
+        # Imported here: matplotlib costs half a second to import, and only charts need it.
+        from budgetbot.render.chart import digest_chart
+
+        try:
+            png = digest_chart(digest)
+        except Exception as exc:  # a chart must never cost the digest
+            log.warning("digest %s: chart not drawn: %s: %s", digest.name, type(exc).__name__, exc)
+            return
+        title = f"IonQ spend per day, {digest.start} to {digest.end - dt.timedelta(days=1)}"
+        uploaded = upload_chart_file(
+            self.client,
+            channel_id,
+            png,
+            title=title,
+            thread_ts=ts,
+            initial_comment=f"Chart of the {digest.name} digest: spend per day and top projects.",
+        )
+        if uploaded is None:
+            return
+        link = (
+            f"<{uploaded.permalink}|{CHART_LINK_TEXT}>" if uploaded.permalink else CHART_LINK_TEXT
+        )
+        chart_block: Block = {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f":bar_chart: {link} (in the thread)"}],
+        }
+        try:
+            self.client.chat_update(
+                channel=channel_id,
+                ts=ts,
+                text=text,
+                blocks=[*blocks, chart_block],
+                metadata=metadata,
+            )
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning(
+                "%s: could not link the chart from the digest: %s",
+                channel_id,
+                _scrub(str(exc), self.client),
+            )
 
     def send_notice(self, note: OutgoingNotice) -> tuple[str, str]:
         channel = note.channel or self.default_channel
+        thread_ts = None
+        if note.thread is not None:
+            channel, thread_ts = note.thread  # a reply to an alert lives in its thread
         if not channel:
             raise DeliveryError(NO_CHANNEL)
         text = escape(note.text)
         blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         metadata = {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"dedup_key": note.dedup_key}}
-        return post_message(self.client, channel, text, blocks, metadata=metadata)
+        return post_message(
+            self.client, channel, text, blocks, thread_ts=thread_ts, metadata=metadata
+        )
 
     def find_sent(self, note: Note) -> tuple[str, str] | None:
         """The message an earlier, interrupted attempt posted for ``note``, found by its key.
@@ -372,7 +469,7 @@ class SlackSink:
         carrying the note's ``dedup_key``. An answer Slack cannot give counts as "not found":
         posting again is then the lesser harm than never posting.
         """
-        thread = note.thread if isinstance(note, Outgoing) else None
+        thread = note.thread if isinstance(note, Outgoing | OutgoingNotice) else None
         channel = thread[0] if thread else (note.channel or self.default_channel)
         if not channel:
             return None

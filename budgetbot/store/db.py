@@ -12,8 +12,10 @@ from sqlalchemy.engine import Connection, Engine
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Ack",
     "FiredLevel",
     "SchemaTooNew",
+    "Snooze",
     "Store",
     "StoredNotification",
     "metadata",
@@ -85,6 +87,56 @@ status = sa.Table(
     sa.Column("value", sa.Text, nullable=True),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+#: Snoozes from the alert buttons: a (rule, group) stays quiet until ``until``. Rows are kept
+#: (history); the latest-ending one of a (rule, group) is what counts.
+snoozes = sa.Table(
+    "snoozes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("group_key", sa.String(256), nullable=False),
+    sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("by_user", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    #: The period and alert the button was on (for the record).
+    sa.Column("period", sa.String(32), nullable=True),
+    sa.Column("dedup_key", sa.String(512), nullable=True),
+    sa.Index("ix_snoozes_rule_group", "rule", "group_key"),
+)
+
+#: Acknowledgements of an alert (by its dedup key): who, when; once per person and alert.
+acks = sa.Table(
+    "acks",
+    metadata,
+    sa.Column("dedup_key", sa.String(512), primary_key=True),
+    sa.Column("by_user", sa.String(64), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Slack users who opened the App Home: their Home view is refreshed after each cycle.
+home_viewers = sa.Table(
+    "home_viewers",
+    metadata,
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Snooze:
+    rule: str
+    group_key: str
+    until: dt.datetime
+    by_user: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Ack:
+    dedup_key: str
+    by_user: str
+    at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -430,6 +482,106 @@ class Store:
                 .where(outbox.c.id == id_)
                 .values(claimed_until=None, last_error=error[:2000])
             )
+
+    def notification(self, dedup_key: str) -> StoredNotification | None:
+        """The outbox row of ``dedup_key``, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(outbox).where(outbox.c.dedup_key == dedup_key)).first()
+        return None if row is None else self._row(row)
+
+    def recent_notifications(self, limit: int) -> list[StoredNotification]:
+        """The ``limit`` most recently recorded notifications, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(outbox).order_by(outbox.c.id.desc()).limit(limit)).all()
+        return [self._row(r) for r in rows]
+
+    # -- snoozes and acknowledgements ---------------------------------------------------------
+
+    def add_snooze(
+        self,
+        rule: str,
+        group_key: str,
+        until: dt.datetime,
+        by_user: str,
+        now: dt.datetime,
+        *,
+        period: str | None = None,
+        dedup_key: str | None = None,
+    ) -> None:
+        """Keep (rule, group) quiet until ``until`` (a later snooze replaces an earlier one)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                snoozes.insert().values(
+                    rule=rule,
+                    group_key=group_key,
+                    until=until,
+                    by_user=by_user[:64],
+                    at=now,
+                    period=period,
+                    dedup_key=dedup_key,
+                )
+            )
+
+    def active_snoozes(self, now: dt.datetime) -> dict[tuple[str, str], Snooze]:
+        """The snooze in force at ``now`` of every (rule, group) that has one.
+
+        The most recent click wins, so "snooze 24 h" after "snooze to end of period" shortens
+        the snooze, as its button says.
+        """
+        # Only clicks from the earliest one still in force onwards can matter: anything older
+        # has ended and was made before every snooze in force.
+        first_active = (
+            sa.select(sa.func.min(snoozes.c.at)).where(snoozes.c.until > now).scalar_subquery()
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(snoozes)
+                .where(snoozes.c.at >= first_active)
+                .order_by(snoozes.c.at, snoozes.c.id)
+            ).all()
+        latest: dict[tuple[str, str], Snooze] = {}
+        for r in rows:
+            latest[(r.rule, r.group_key)] = Snooze(
+                r.rule, r.group_key, _utc(r.until) or r.until, r.by_user, _utc(r.at) or r.at
+            )
+        return {key: s for key, s in latest.items() if s.until > now}
+
+    def add_ack(self, dedup_key: str, by_user: str, now: dt.datetime) -> bool:
+        """Record that ``by_user`` acknowledged the alert; False if they had already."""
+        with self.engine.begin() as conn:
+            added = _insert_ignoring_duplicates(
+                conn, acks, [{"dedup_key": dedup_key, "by_user": by_user[:64], "at": now}]
+            )
+        return bool(added)
+
+    def acks(self, dedup_key: str) -> list[Ack]:
+        """Who acknowledged the alert, first first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(acks).where(acks.c.dedup_key == dedup_key).order_by(acks.c.at)
+            ).all()
+        return [Ack(r.dedup_key, r.by_user, _utc(r.at) or r.at) for r in rows]
+
+    # -- App Home -----------------------------------------------------------------------------
+
+    def add_home_viewer(self, user_id: str, now: dt.datetime) -> None:
+        """Remember that ``user_id`` opened the App Home (its view is refreshed after cycles)."""
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                home_viewers.update().where(home_viewers.c.user_id == user_id).values(opened_at=now)
+            ).rowcount
+            if not updated:
+                _insert_ignoring_duplicates(
+                    conn, home_viewers, [{"user_id": user_id, "opened_at": now}]
+                )
+
+    def home_viewers(self, since: dt.datetime | None = None) -> list[str]:
+        """Users who opened the App Home (since ``since``, when given), by id."""
+        query = sa.select(home_viewers.c.user_id).order_by(home_viewers.c.user_id)
+        if since is not None:
+            query = query.where(home_viewers.c.opened_at >= since)
+        with self.engine.connect() as conn:
+            return [r.user_id for r in conn.execute(query).all()]
 
 
 def _driver_url(url: str) -> str:

@@ -436,7 +436,14 @@ class FakeSlack:
         for f in files:
             if f.get("id") not in self.uploads:
                 return {"ok": False, "error": "file_not_found"}
-            out.append({"id": f["id"], "title": f.get("title") or f["id"], "name": f["id"]})
+            out.append(
+                {
+                    "id": f["id"],
+                    "title": f.get("title") or f["id"],
+                    "name": f["id"],
+                    "permalink": f"https://fake-workspace.slack.test/files/{BOT_USER_ID}/{f['id']}",
+                }
+            )
         channel = p.get("channel_id")
         if channel:
             text = p.get("initial_comment") or ""

@@ -69,3 +69,44 @@ def test_alert_cycle_posts_once_threads_levels_and_escapes_names(
         texts = [post["text"], *iter_blocks_text(post["blocks"])]
         assert all("<!channel>" not in t and "<@U123>" not in t for t in texts)
         assert any("&lt;!channel&gt; &amp; &lt;@U123&gt;" in t for t in texts)
+
+
+def test_raising_the_budget_posts_one_back_under_reply_in_the_thread(
+    hostile_sim: SimServer, fake_slack: FakeSlack, tmp_path: Path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    rules = tmp_path / "rules.yaml"
+    policy = """
+policies:
+  - name: org-month
+    scope: organization
+    budget: {{usd: {budget}}}
+    alert_at: [50, 80]
+    channel: "#quantum-spend"
+"""
+    env = {
+        "IONQ_BASE_URL": hostile_sim.base_url,
+        "IONQ_ORG_ID": hostile_sim.org.org_id,
+        "IONQ_API_KEY": API_KEY,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_API_URL": fake_slack.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+    }
+    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+    hostile_sim.now = now
+
+    def check(budget: int) -> None:
+        rules.write_text(policy.format(budget=budget))
+        result = CliRunner().invoke(
+            main, ["check", "--now", now.isoformat(), "--policies", str(rules)], env=env
+        )
+        assert result.exit_code == 0, result.output
+
+    check(150_000)  # ~$130k spent: 80% crossed
+    check(400_000)  # the budget was raised: now ~33%
+    check(400_000)  # said once
+    messages = fake_slack.messages("#quantum-spend")
+    alert, reply = messages
+    assert alert["metadata"]["event_type"] == "budgetbot_alert"
+    assert reply["thread_ts"] == alert["ts"]
+    assert reply["text"].startswith("Back under 80%: The organization has used 33% of its")

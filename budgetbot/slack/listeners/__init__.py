@@ -1,6 +1,6 @@
 """Listener registration: one ``register(app, deps)`` per module, called from one place.
 
-Issue by issue more modules join here (buttons in ``actions``, the App Home in ``events``).
+``commands`` (``/ionq-usage``), ``actions`` (the alert buttons), ``events`` (the App Home).
 """
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
+from .actions import register as register_actions
 from .commands import register as register_commands
+from .events import register as register_events
 
 if TYPE_CHECKING:
     from budgetbot.slack.app import Deps
@@ -20,3 +22,5 @@ __all__ = ["register_listeners"]
 def register_listeners(app: App, deps: Deps) -> None:
     """Bind every listener budgetbot has to ``app``."""
     register_commands(app, deps)
+    register_actions(app, deps)
+    register_events(app, deps)

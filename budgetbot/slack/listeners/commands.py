@@ -17,14 +17,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
 from budgetbot.ionq import IonQAuthError, IonQError, IonQNotFound, IonQRequestError
 from budgetbot.render.blocks import Block, error_message, help_message, report_message
 from budgetbot.render.budgets import budgets_blocks
+from budgetbot.reports.build import Report
 from budgetbot.reports.fetch import fetch_burns, fetch_report
 from budgetbot.reports.grammar import Command, GrammarError, parse_command, parse_range
 from budgetbot.rules.engine import plan
 from budgetbot.settings import MissingSetting
+from budgetbot.slack.upload import upload_chart
 from budgetbot.usage import UsageDataError, UsageSource
 
 if TYPE_CHECKING:
@@ -42,6 +45,7 @@ __all__ = [
     "handle_ionq_usage",
     "read_command",
     "register",
+    "share_chart",
 ]
 
 log = logging.getLogger("budgetbot.slack.commands")
@@ -67,6 +71,8 @@ class Reply:
     text: str
     blocks: list[Block]
     response_type: ResponseType = "ephemeral"
+    #: The report behind a report answer (its chart is drawn from it); None for other replies.
+    report: Report | None = None
 
 
 def corrected_command(text: str, suggestion: str | None) -> str | None:
@@ -166,7 +172,7 @@ def answer(
     if request.grouping == "user" and not users_ok:
         return Reply(*error_message(USER_SPEND_PRIVATE))
     report = fetch_report(source, request.grouping, request.modality, request.range_text, now)
-    return Reply(*report_message(report), response_type)
+    return Reply(*report_message(report), response_type, report=report)
 
 
 def handle_ionq_usage(
@@ -175,8 +181,13 @@ def handle_ionq_usage(
     respond: Respond,
     deps: Deps,
     logger: logging.Logger = log,
+    *,
+    client: WebClient | None = None,
 ) -> None:
-    """The whole life of one ``/ionq-usage``: read, acknowledge, fetch, respond."""
+    """The whole life of one ``/ionq-usage``: read, acknowledge, fetch, respond.
+
+    With a ``client``, a shared report is followed by its chart (see :func:`share_chart`).
+    """
     now = deps.now()
     text = str(body.get("text") or "")
     todo = read_command(text, now)
@@ -203,6 +214,37 @@ def handle_ionq_usage(
         )
         reply = Reply(*error_message(failure_sentence(exc)))
     _send(respond, reply, logger)
+    if client is not None:
+        share_chart(client, reply, body, logger)
+
+
+def share_chart(
+    client: WebClient, reply: Reply, body: Mapping[str, Any], logger: logging.Logger = log
+) -> str | None:
+    """Post a shared report's chart in the command's channel, right after the answer.
+
+    Messages sent to ``response_url`` cannot carry files, so the chart is a file of its own,
+    uploaded with ``files_upload_v2`` to the channel the command was typed in. That makes it
+    visible to everyone there, so it goes only with answers the user chose to share
+    (``share``, ``in_channel``): an ephemeral answer is private, and its chart would not be.
+    The answer never depends on it: without ``files:write``, outside the bot's channels or on
+    any failure, the chart is skipped with one warning. Returns the file's permalink or id.
+    """
+    channel_id = body.get("channel_id")
+    if reply.report is None or reply.response_type != "in_channel" or not channel_id:
+        return None
+    # Imported here: matplotlib costs half a second to import, and only charts need it.
+    from budgetbot.render.chart import report_chart
+
+    try:
+        png = report_chart(reply.report)
+    except Exception as exc:  # a chart must never cost the answer
+        logger.warning("%s: chart not drawn: %s: %s", COMMAND, type(exc).__name__, exc)
+        return None
+    r = reply.report
+    last = r.end - dt.timedelta(days=1)
+    title = f"IonQ spend by {r.grouping}, {r.modality}, {r.start} to {last} (UTC)"
+    return upload_chart(client, str(channel_id), png, title=title)
 
 
 def _send(respond: Respond, reply: Reply, logger: logging.Logger) -> None:
@@ -220,7 +262,7 @@ def _send(respond: Respond, reply: Reply, logger: logging.Logger) -> None:
 def register(app: App, deps: Deps) -> None:
     """Bind ``/ionq-usage`` to :func:`handle_ionq_usage` with ``deps``."""
 
-    def ionq_usage(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        handle_ionq_usage(body, ack, respond, deps)
+    def ionq_usage(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        handle_ionq_usage(body, ack, respond, deps, client=client)
 
     app.command(COMMAND)(ionq_usage)

@@ -403,11 +403,15 @@ def budget_lines(digest: DigestReport) -> list[BudgetLine]:
 def digest_chart(digest: DigestReport) -> bytes:
     """The digest's chart: spend per day with its budgets, and its top projects beside it.
 
-    A digest carries exact totals per day but per-project figures only for the whole period, so
-    its daily bars are not split by project (that would invent a split); the top projects get
-    their own panel instead, bounds shown as such.
+    Daily bars are stacked by the projects IonQ listed that day (its top 5, exact); the rest of
+    each day is "other / not itemized". The top projects over the period get their own panel,
+    bounds shown as such.
     """
-    bars = [ChartBar(day, day + dt.timedelta(days=1), (), value) for day, value in digest.daily]
+    groups = digest.daily_groups or [[] for _ in digest.daily]
+    bars = [
+        ChartBar(day, day + dt.timedelta(days=1), tuple(listed), value)
+        for (day, value), listed in zip(digest.daily, groups, strict=True)
+    ]
     top = [TopBar(e.name, e.value.low, e.value.high) for e in digest.top_projects]
     last = digest.end - dt.timedelta(days=1)
     title = (

@@ -54,6 +54,8 @@ class DigestReport(BaseModel):
     top_users: list[TopEntry]
     top_jobs: list[TopEntry]
     daily: list[tuple[dt.date, Decimal | None]]
+    #: Per day, the projects IonQ listed that day with their exact USD (for a stacked chart).
+    daily_groups: list[list[tuple[str, Decimal]]] = []
     burns: list[Burn]
     top: int
     channel: str | None = None
@@ -116,6 +118,15 @@ def _top(coarse: UsageSeries, daily: UsageSeries | None, top: int) -> list[TopEn
     return entries[:top]
 
 
+def _listed(series: UsageSeries, day: dt.date) -> list[tuple[str, Decimal]]:
+    out = []
+    for bucket in series.within(day, day + dt.timedelta(days=1)):
+        for key, figures in bucket.listed.items():
+            if figures.usd is not None:
+                out.append((series.name(key), figures.usd))
+    return out
+
+
 def build_digest(
     name: str,
     period: Period,
@@ -130,6 +141,7 @@ def build_digest(
 ) -> DigestReport:
     """Build a digest from the answers to ``digest_queries``."""
     start, end = digest_period(period, scheduled_for)
+    days = [start + dt.timedelta(days=i) for i in range((end - start).days)]
     projects, previous = data["projects"], data["previous"]
     daily = data["projects_daily"]
     return DigestReport(
@@ -146,10 +158,8 @@ def build_digest(
         top_projects=_top(projects, daily, top),
         top_users=_top(data["users"], data["users_daily"], top),
         top_jobs=_top(data["jobs"], None, top),
-        daily=[
-            (day, daily.total(Measure.USD, day, day + dt.timedelta(days=1)))
-            for day in (start + dt.timedelta(days=i) for i in range((end - start).days))
-        ],
+        daily=[(day, daily.total(Measure.USD, day, day + dt.timedelta(days=1))) for day in days],
+        daily_groups=[_listed(daily, day) for day in days],
         burns=burns,
         top=top,
         channel=channel,

@@ -37,3 +37,16 @@ def outbox_rows(db_file: object) -> list[tuple[str, bool]]:
             return [(key, sent is not None) for key, sent in rows.fetchall()]
     except sqlite3.OperationalError:
         return []
+
+
+def wait_for(predicate, seconds: float = 30.0, interval: float = 0.05) -> None:
+    """Poll ``predicate`` until true, for tests that watch another process; fail after
+    ``seconds`` (a bound on the wait, never a timing assertion)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.slack_api import FakeSlack
-from tests.support import API_KEY, outbox_rows
+from tests.support import API_KEY, outbox_rows, wait_for
 
 NOW = "2026-11-20T12:00:00+00:00"
 POLICY = """
@@ -74,15 +74,6 @@ def start_check(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
 
 def rows(tmp_path: Path) -> list[tuple[str, bool]]:
     return outbox_rows(tmp_path / "state.db")
-
-
-def wait_for(predicate, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def posted_keys(slack: FakeSlack) -> Counter[str]:

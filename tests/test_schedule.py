@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from budgetbot.scheduler import Job, Scheduler, last_time, next_time
-from tests.support import API_KEY, outbox_rows
+from tests.support import API_KEY, outbox_rows, wait_for
 
 UTC = dt.UTC
 
@@ -142,15 +142,6 @@ def start_schedule(env: dict[str, str], cwd: Path, clock_start: str, rate: float
 
 def digests(tmp_path: Path) -> list[tuple[str, bool]]:
     return outbox_rows(tmp_path / "state.db")
-
-
-def wait_for(predicate, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_killed_before_the_minute_posts_once_after_restart(clock_env, tmp_path):

@@ -1,0 +1,97 @@
+"""Imports point inward: the pure modules never import an edge (HTTP, database, Slack, settings)
+and never read a clock; nothing outside `budgetbot.ionq` imports its private modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "budgetbot"
+PURE = [
+    "rules/models.py",
+    "rules/periods.py",
+    "rules/engine.py",
+    "rules/forecast.py",
+    "rules/findings.py",
+    "render/text.py",
+    "render/terminal.py",
+    "render/messages.py",
+    "render/blocks.py",
+    "render/budgets.py",
+    "render/digest.py",
+    "render/home.py",
+    "render/slack_text.py",
+    "render/chart.py",
+    "reports/build.py",
+    "reports/digest.py",
+    "reports/grammar.py",
+    "usage/model.py",
+    "usage/normalize.py",
+    "alerts/decide.py",
+    "alerts/resolve.py",
+]
+EDGES = (
+    "httpx",
+    "sqlalchemy",
+    "slack_sdk",
+    "slack_bolt",
+    "psycopg",
+    "budgetbot.settings",
+    "budgetbot.store",
+    "budgetbot.slack",
+    "waitress",
+    "requests",
+)
+CLOCKS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "monotonic"),
+    ("dt", "now"),
+}
+
+
+def imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+    return found
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_pure_modules_import_no_edge(name):
+    path = ROOT / name
+    assert path.exists(), name
+    crossing = [m for m in imports(path) if m.startswith(EDGES)]
+    assert crossing == [], f"{name} imports {crossing}"
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_pure_modules_read_no_clock(name):
+    tree = ast.parse((ROOT / name).read_text())
+    calls = [
+        (
+            n.func.value.attr if isinstance(n.func.value, ast.Attribute) else n.func.value.id,
+            n.func.attr,
+        )
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and isinstance(n.func.value, ast.Name | ast.Attribute)
+    ]
+    assert not [c for c in calls if c in CLOCKS], name
+
+
+def test_nobody_imports_ionq_private_modules():
+    for path in ROOT.rglob("*.py"):
+        if path.parent.name == "ionq":
+            continue
+        private = [m for m in imports(path) if m.startswith("budgetbot.ionq._")]
+        assert private == [], f"{path} imports {private}"

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
         " (unset: everyone)",
     )
     budgetbot_delivery_lease: float = Field(
-        120.0, gt=0, description="Seconds one process may hold a notification while sending it"
+        600.0, gt=0, description="Seconds one process may hold a notification while sending it"
     )
     budgetbot_default_channel: str | None = Field(
         None, description="Slack channel for rules without `channel:`"

@@ -362,18 +362,22 @@ def deliver_pending(
     sent: list[Note] = []
     failed: list[tuple[Note, str]] = []
     for row in store.pending(clock()):
-        if not store.claim(row.id, _OWNER, clock(), lease or store.delivery_lease):
-            continue  # another process is delivering it
-        note = _note(store, row)
+        earlier = store.claim(row.id, _OWNER, clock(), lease or store.delivery_lease)
+        if earlier is None:
+            continue  # another process is delivering it, or just did
         try:
-            found = sink.find_sent(note) if row.attempts > 0 else None
+            note = _note(store, row)
+            found = sink.find_sent(note) if earlier > 0 else None
             channel, ts = found if found is not None else _send(sink, note)
-        except DeliveryError as exc:
-            log.warning("notification %s not delivered: %s", row.dedup_key, exc)
-            store.mark_failed(row.id, str(exc), now)
-            failed.append((note, str(exc)))
+        except Exception as exc:
+            # One bad row (an unreadable payload, a sink bug) must not block the rest.
+            why = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+            log.warning("notification %s not delivered: %s", row.dedup_key, why)
+            store.mark_failed(row.id, why, now, owner=_OWNER)
+            if isinstance(exc, DeliveryError):
+                failed.append((note, why))
             continue
-        store.mark_sent(row.id, channel, ts, now)
+        store.mark_sent(row.id, channel, ts, now, owner=_OWNER)
         sent.append(note)
     return sent, failed
 

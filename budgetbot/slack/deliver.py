@@ -289,6 +289,17 @@ def _delivery_error(client: WebClient, where: str, method: str, exc: Exception) 
 # -- posting ----------------------------------------------------------------------------------
 
 
+def _posting_client(client: WebClient) -> WebClient:
+    """The same client with only the rate-limit retry (posting is not idempotent)."""
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        retry_handlers=[h for h in client.retry_handlers if isinstance(h, RateLimitRetry)],
+        logger=client.logger,
+    )
+
+
 def post_message(
     client: WebClient,
     channel: str,
@@ -298,8 +309,14 @@ def post_message(
     thread_ts: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> tuple[str, str]:
-    """``chat.postMessage``; returns ``(channel_id, ts)`` or raises :class:`DeliveryError`."""
+    """``chat.postMessage``; returns ``(channel_id, ts)`` or raises :class:`DeliveryError`.
+
+    Only a 429 is retried here: Slack has not posted a rate-limited message. A timeout or a 5xx
+    may come after Slack *did* post it, so those go back to the outbox, whose next attempt first
+    looks for the message by its key (``SlackSink.find_sent``) instead of posting it again.
+    """
     method = "chat.postMessage"
+    client = _posting_client(client)
     try:
         answer = client.chat_postMessage(
             channel=channel,

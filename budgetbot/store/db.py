@@ -204,7 +204,7 @@ class Store:
     """The state store behind ``DATABASE_URL``."""
 
     def __init__(
-        self, url: str | Engine, *, delivery_lease: dt.timedelta = dt.timedelta(seconds=120)
+        self, url: str | Engine, *, delivery_lease: dt.timedelta = dt.timedelta(seconds=600)
     ) -> None:
         self.engine = url if isinstance(url, Engine) else sa.create_engine(_driver_url(url))
         #: How long one process may hold a notification while delivering it (wall clock).
@@ -362,10 +362,14 @@ class Store:
             rows = conn.execute(query).all()
         return [self._row(r) for r in rows]
 
-    def claim(self, id_: int, owner: str, now: dt.datetime, lease: dt.timedelta) -> bool:
-        """Take the delivery lease on an unsent row; False if another process holds it."""
+    def claim(self, id_: int, owner: str, now: dt.datetime, lease: dt.timedelta) -> int | None:
+        """Take the delivery lease on an unsent row.
+
+        Returns how many attempts were started on the row *before* this one (an attempt that
+        may have posted it), or None when another process holds the lease or it was sent.
+        """
         with self.engine.begin() as conn:
-            taken = conn.execute(
+            found = conn.execute(
                 outbox.update()
                 .where(
                     outbox.c.id == id_,
@@ -373,8 +377,9 @@ class Store:
                     sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
                 )
                 .values(claimed_by=owner, claimed_until=now + lease, attempts=outbox.c.attempts + 1)
-            ).rowcount
-        return bool(taken)
+                .returning(outbox.c.attempts)
+            ).first()
+        return None if found is None else int(found.attempts) - 1
 
     def oldest_pending(self) -> dt.datetime | None:
         """When the oldest undelivered notification was recorded (health checks)."""
@@ -461,11 +466,14 @@ class Store:
             ).first()
         return None if row is None else (row.sent_channel, row.ts)
 
-    def mark_sent(self, id_: int, channel: str, ts: str, now: dt.datetime) -> None:
+    def mark_sent(
+        self, id_: int, channel: str, ts: str, now: dt.datetime, *, owner: str | None = None
+    ) -> None:
+        """Record a delivery; with ``owner``, only while that process still holds the lease."""
         with self.engine.begin() as conn:
             conn.execute(
                 outbox.update()
-                .where(outbox.c.id == id_)
+                .where(outbox.c.id == id_, *_owned(owner))
                 .values(
                     claimed_until=None,
                     sent_at=now,
@@ -475,11 +483,14 @@ class Store:
                 )
             )
 
-    def mark_failed(self, id_: int, error: str, now: dt.datetime) -> None:
+    def mark_failed(
+        self, id_: int, error: str, now: dt.datetime, *, owner: str | None = None
+    ) -> None:
+        """Record a failed attempt and release the lease (only its holder's, with ``owner``)."""
         with self.engine.begin() as conn:
             conn.execute(
                 outbox.update()
-                .where(outbox.c.id == id_)
+                .where(outbox.c.id == id_, *_owned(owner))
                 .values(claimed_until=None, last_error=error[:2000])
             )
 
@@ -582,6 +593,10 @@ class Store:
             query = query.where(home_viewers.c.opened_at >= since)
         with self.engine.connect() as conn:
             return [r.user_id for r in conn.execute(query).all()]
+
+
+def _owned(owner: str | None) -> list[sa.ColumnElement[bool]]:
+    return [] if owner is None else [outbox.c.claimed_by == owner]
 
 
 def _driver_url(url: str) -> str:

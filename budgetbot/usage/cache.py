@@ -120,11 +120,9 @@ class UsageCache:
 
     def _fetch(self, query: UsageQuery, today: dt.date) -> UsageSeries:
         """One upstream answer for ``query``, shared with identical concurrent callers."""
-        # Only complete days: the longer window (``ttl=0`` turns all keeping off, for tests).
-        ttl = self.recent_ttl if query.end <= today and self.ttl > 0 else self.ttl
         with self._lock:
             kept = self._recent.get(query)
-            if kept is not None and self.clock() - kept[0] < ttl:
+            if kept is not None and self.clock() < kept[0]:  # kept[0]: when it expires
                 return kept[1]
             flight = self._in_flight.get(query)
             leader = flight is None
@@ -141,8 +139,11 @@ class UsageCache:
             with self._lock:
                 del self._in_flight[query]
             raise
+        # How long to keep it is decided now, when it was fetched: an answer that still held an
+        # open day must not pass for complete days after midnight. (``ttl=0``: keep nothing.)
+        ttl = self.recent_ttl if query.end <= today and self.ttl > 0 else self.ttl
         with self._lock:
-            self._recent[query] = (self.clock(), series)
+            self._recent[query] = (self.clock() + ttl, series)
             del self._in_flight[query]
         flight.set_result(series)
         return series

@@ -87,7 +87,7 @@ def normalize(answer: Usages, query: UsageQuery) -> UsageSeries:
     for i, usage in enumerate(ordered):
         if not query.start <= usage.from_ < query.end:
             # Some APIs label a clipped bucket with its calendar start; clip it back.
-            if usage.from_ < query.start <= natural_end(usage.from_, query.modality):
+            if usage.from_ < query.start < natural_end(usage.from_, query.modality):
                 start = query.start
             else:
                 raise UsageDataError(

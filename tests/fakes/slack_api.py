@@ -12,6 +12,7 @@ Faults are injected per method with :meth:`FakeSlack.fail`: a 429 with ``Retry-A
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -472,7 +473,9 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             for k, v in (extra or {}).items():
                 self.send_header(k, v)
             self.end_headers()
-            self.wfile.write(data)
+            # The client may have given up waiting (a timeout test): nothing left to answer.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(data)
 
         def _params(self, raw: bytes, query: str) -> dict[str, Any]:
             params: dict[str, Any] = dict(parse_qsl(query))

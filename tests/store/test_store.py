@@ -57,15 +57,18 @@ def test_outbox_claim_send_and_thread_root(db_url):
     [a] = store.record([], [note("a", "thread")], NOW)
     [b] = store.record([], [note("b", "thread")], NOW)
     assert [r.id for r in store.pending(NOW)] == [a, b]
-    assert store.claim(a, "one", NOW, LEASE)
-    assert not store.claim(a, "two", NOW, LEASE)  # leased
+    assert store.claim(a, "one", NOW, LEASE) == 0  # no attempt before this one
+    assert store.claim(a, "two", NOW, LEASE) is None  # leased
     assert [r.id for r in store.pending(NOW)] == [b]
-    assert store.claim(a, "two", NOW + LEASE * 2, LEASE)  # lease over: a crash is recovered
-    store.mark_sent(a, "C1", "1.1", NOW)
+    # Lease over (a crash): claimable again, and it says an attempt came before.
+    assert store.claim(a, "two", NOW + LEASE * 2, LEASE) == 1
+    store.mark_sent(a, "C9", "9.9", NOW, owner="one")  # "one" lost the lease: ignored
+    assert store.thread_root("thread") is None
+    store.mark_sent(a, "C1", "1.1", NOW, owner="two")
     assert store.thread_root("thread") == ("C1", "1.1")
-    assert not store.claim(a, "three", NOW + LEASE * 10, LEASE)  # sent rows stay sent
-    assert store.claim(b, "one", NOW, LEASE)
-    store.mark_failed(b, "channel_not_found", NOW)
+    assert store.claim(a, "three", NOW + LEASE * 10, LEASE) is None  # sent rows stay sent
+    assert store.claim(b, "one", NOW, LEASE) == 0
+    store.mark_failed(b, "channel_not_found", NOW, owner="one")
     [row] = store.pending(NOW)
     assert row.id == b and row.attempts == 1 and row.last_error == "channel_not_found"
     assert store.oldest_pending() == NOW
@@ -102,7 +105,7 @@ def test_racing_writers_record_a_notification_once(db_url):
     row_id = next(r for r in results if r)[0]
 
     def claim(store: Store) -> None:
-        claims.append(store.claim(row_id, str(id(store)), NOW, LEASE))
+        claims.append(store.claim(row_id, str(id(store)), NOW, LEASE) is not None)
 
     threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
     for t in threads:

@@ -169,3 +169,16 @@ def test_cached_and_fresh_answers_agree(client, group_by, modality, back, length
     for key in fresh.groups():
         assert cached.figure([key], Measure.USD) == fresh.figure([key], Measure.USD)
     store.close()
+
+
+def test_an_answer_fetched_while_a_day_was_open_is_not_kept_as_complete(client, sim):
+    clock = [0.0]
+    cache = UsageCache(client, ttl=60, recent_ttl=3600, clock=lambda: clock[0])
+    query = q(
+        GroupBy.PROJECT, Modality.DAILY, TODAY - dt.timedelta(days=3), TODAY + dt.timedelta(days=1)
+    )
+    cache.series(query, TODAY)  # TODAY is open: kept a minute
+    clock[0] = 120
+    tomorrow = TODAY + dt.timedelta(days=1)
+    cache.series(query, tomorrow)  # after midnight the same days are complete: asked again
+    assert len(sim.usage_requests) == 2

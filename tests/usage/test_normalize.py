@@ -141,3 +141,9 @@ def test_empty_answer_is_all_zero():
     series = normalize(body([]), q(Modality.DAILY, "2026-11-01", "2026-11-04"))
     assert series.total(Measure.USD) == 0
     assert series.figure(["a"], Measure.USD) == Bound(D(0), D(0))
+
+
+def test_a_bucket_wholly_before_the_query_is_refused_not_moved_into_it():
+    answer = body([bucket("2026-11-09", "999", [])])  # the week before the one asked for
+    with pytest.raises(UsageDataError):
+        normalize(answer, q(Modality.WEEKLY, "2026-11-16", "2026-11-23"))

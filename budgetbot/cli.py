@@ -24,6 +24,7 @@ from budgetbot.alerts.cycle import (
     HomeHook,
     Sink,
     deliver_pending,
+    digest_key,
     enqueue_digest,
     run_check,
 )
@@ -430,6 +431,8 @@ def _post_digest(
     now: dt.datetime,
 ) -> bool:
     """Build a digest and put it in the outbox once per scheduled time; True if it was new."""
+    if store.notification(digest_key(digest.name, scheduled_for)) is not None:
+        return False  # already queued (a restart, another clock process): no need to fetch
     report = fetch_digest(digest, rules, source, scheduled_for, now)
     return enqueue_digest(store, report, scheduled_for, now) is not None
 

@@ -3,7 +3,8 @@
 Due times are pure functions of (cron, timezone, instant). The loop reads the time through an
 injected ``clock`` and waits through an injected ``wait`` (an Event's wait, so SIGTERM ends it at
 once). A job with a grace window that was due while the process was down runs once when it comes
-back; the outbox's unique key makes "once" hold across restarts and across several processes.
+back, and one that fails (IonQ down) is tried again every few minutes within that window; the
+outbox's unique key makes "once" hold across restarts and across several processes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ log = logging.getLogger("budgetbot.schedule")
 
 #: How late a missed digest may still be posted after the clock process was down.
 DEFAULT_GRACE = dt.timedelta(hours=12)
+#: How soon a failed job with a grace window (a digest while IonQ is down) is tried again.
+RETRY_EVERY = dt.timedelta(minutes=5)
 
 
 def next_time(cron: str, tz: str, after: dt.datetime) -> dt.datetime:
@@ -63,13 +66,33 @@ class Scheduler:
         self.jobs = list(jobs)
         self.clock = clock
         self.wait = wait
+        #: Jobs to try again: name -> (the scheduled time they run for, when to try).
+        self.retries: dict[str, tuple[dt.datetime, dt.datetime]] = {}
 
-    def _run(self, job: Job, scheduled: dt.datetime) -> None:
+    def _run(self, job: Job, scheduled: dt.datetime) -> bool:
         log.info("running %s for %s", job.name, scheduled.isoformat())
         try:
             job.run(scheduled)
         except Exception:  # one failing job must not stop the clock process
             log.exception("%s for %s failed", job.name, scheduled.isoformat())
+            return False
+        return True
+
+    def _attempt(self, job: Job, scheduled: dt.datetime, now: dt.datetime) -> None:
+        """Run a job; one with a grace window that fails is tried again until the window ends."""
+        if self._run(job, scheduled) or job.grace is None:
+            self.retries.pop(job.name, None)
+            return
+        retry_at = now + RETRY_EVERY
+        if retry_at - scheduled <= job.grace:
+            self.retries[job.name] = (scheduled, retry_at)
+        else:
+            log.error(
+                "%s for %s given up: still failing at the end of its grace window",
+                job.name,
+                scheduled.isoformat(),
+            )
+            self.retries.pop(job.name, None)
 
     def catch_up(self, now: dt.datetime) -> None:
         """Run, once, each job whose latest due time was missed but is within its grace."""
@@ -78,20 +101,24 @@ class Scheduler:
                 continue
             last = last_time(job.cron, job.timezone, now)
             if now - last <= job.grace:
-                self._run(job, last)
+                self._attempt(job, last, now)
 
     def run(self) -> None:
         """Catch up, then run jobs as they fall due until stopped."""
         now = self.clock()
         self.catch_up(now)
         due = {job.name: next_time(job.cron, job.timezone, now) for job in self.jobs}
+        by_name = {job.name: job for job in self.jobs}
         while self.jobs:
-            soonest = min(due.values())
+            soonest = min([*due.values(), *(at for _, at in self.retries.values())])
             delay = (soonest - self.clock()).total_seconds()
             if delay > 0 and self.wait(delay):
                 return
             now = self.clock()
+            for name, (scheduled, at) in list(self.retries.items()):
+                if at <= now and due[name] > now:
+                    self._attempt(by_name[name], scheduled, now)
             for job in self.jobs:
                 if due[job.name] <= now:
-                    self._run(job, due[job.name])
+                    self._attempt(job, due[job.name], now)
                     due[job.name] = next_time(job.cron, job.timezone, max(now, due[job.name]))

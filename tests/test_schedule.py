@@ -203,3 +203,30 @@ def test_digest_command_dry_run_prints_the_digest(ionq_env, tmp_path):
     assert "week of Nov 16" in result.output and "Top projects" in result.output
     bad = CliRunner().invoke(main, ["digest", "nope", "--policies", str(tmp_path / "d.yaml")])
     assert bad.exit_code == 2 and "no digest named 'nope'" in bad.output
+
+
+def test_a_failing_digest_is_retried_within_its_grace_then_given_up():
+    attempts: list[dt.datetime] = []
+
+    def flaky(when: dt.datetime) -> None:
+        attempts.append(when)
+        if len(attempts) < 3:
+            raise RuntimeError("IonQ unavailable")
+
+    job = Job("digest", "0 9 * * MON", "Europe/Berlin", flaky, grace=dt.timedelta(hours=1))
+    fake = FakeTime(t("2026-11-23T07:59:00+00:00"), t("2026-11-23T10:00:00+00:00"))
+    Scheduler([job], clock=fake.clock, wait=fake.wait).run()
+    # Every attempt is for the same scheduled time; the third one succeeds.
+    assert attempts == [t("2026-11-23T08:00:00+00:00")] * 3
+
+    always: list[dt.datetime] = []
+
+    def down(when: dt.datetime) -> None:
+        always.append(when)
+        raise RuntimeError("IonQ unavailable")
+
+    job = Job("digest", "0 9 * * MON", "Europe/Berlin", down, grace=dt.timedelta(minutes=30))
+    fake = FakeTime(t("2026-11-23T07:59:00+00:00"), t("2026-11-23T10:00:00+00:00"))
+    Scheduler([job], clock=fake.clock, wait=fake.wait).run()
+    # 08:00, then every 5 minutes up to 08:30; the next try would be past the grace window.
+    assert always == [t("2026-11-23T08:00:00+00:00")] * 7

@@ -42,6 +42,7 @@ __all__ = [
     "OutgoingNotice",
     "Sink",
     "deliver_pending",
+    "digest_key",
     "enqueue_digest",
     "enqueue_notice",
     "run_check",
@@ -142,6 +143,11 @@ def _payload(decision: Decision) -> str:
     )
 
 
+def digest_key(name: str, scheduled_for: dt.datetime) -> str:
+    """The outbox key of a digest: one per name and scheduled time."""
+    return f"digest|{name}|{scheduled_for.astimezone(dt.UTC).isoformat()}"
+
+
 def enqueue_digest(
     store: Store, digest: DigestReport, scheduled_for: dt.datetime, now: dt.datetime
 ) -> int | None:
@@ -150,7 +156,7 @@ def enqueue_digest(
     The unique key is what makes a digest post once even when two clock processes, or one
     restarted after a crash, both find it due.
     """
-    key = f"digest|{digest.name}|{scheduled_for.astimezone(dt.UTC).isoformat()}"
+    key = digest_key(digest.name, scheduled_for)
     payload = json.dumps({"type": "digest", "digest": digest.model_dump(mode="json")})
     ids = store.record([], [(key, key, digest.channel, payload)], now)
     return ids[0] if ids else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from budgetbot.rules.findings import Burn, Figure, Finding
 from budgetbot.rules.models import MEASURES
@@ -34,7 +34,8 @@ def figure_text(value: Figure, measure: str) -> str:
 
 def percent_text(value: Figure) -> str:
     def pct(v: Decimal) -> str:
-        return f"{v.quantize(Decimal(1), rounding=ROUND_HALF_UP):,}%"
+        # Rounded down: 99.6% must not read "100%" on an alert whose 100% level has not fired.
+        return f"{v.quantize(Decimal(1), rounding=ROUND_FLOOR):,}%"
 
     if value.exact:
         return pct(value.low)
@@ -122,13 +123,18 @@ def alert_lines(f: Finding) -> list[str]:
             )
             not_yet = f.percent is not None and f.percent.low < 100
             if f.reaches_budget_on is not None and not_yet:
-                line += f"; it reaches 100% on {_day(f.reaches_budget_on)}"
+                when = _day(f.reaches_budget_on)
+                # From lower bounds: a bounded figure reaches the budget no later than that.
+                exact = f.value.exact and f.forecast.exact
+                line += f"; it reaches 100% {'on' if exact else 'by'} {when}"
+                line += "" if exact else " at the latest"
             lines.append(line)
         else:
             lines.append("No forecast yet: too little of the period has passed.")
         if not f.value.exact:
             lines.append(
-                "Part of this figure is hidden by IonQ's top-5 lists; the lower bound is shown."
+                "Part of this figure is hidden by IonQ's top-5 lists: the range it must lie in"
+                " is shown."
             )
     if f.kind == "anomaly" and f.top_jobs:
         jobs = ", ".join(f"{name} ({amount(usd, 'usd')})" for name, usd in f.top_jobs)

@@ -22,7 +22,7 @@ from budgetbot.usage.model import ZERO, Bound, Measure, UsageSeries
 from . import forecast as fc
 from .findings import ALL_GROUPS, Burn, Figure, Finding, FindingKind
 from .models import Anomaly, Policy
-from .periods import Period, elapsed_share, period_bounds, period_label
+from .periods import Period, period_bounds, period_label
 
 __all__ = ["Needs", "anomaly_needs", "burns", "evaluate", "plan", "policy_needs"]
 
@@ -243,7 +243,7 @@ def _burns(
     series_for_groups = [period_series] + ([rate_series] if rate_series else [])
     ready = fc.min_elapsed_days(start, end)
     ready_now = ready is not None and fc.elapsed_days(start, now) >= ready
-    share = Decimal(str(elapsed_share(policy.period, now)))
+    share = fc.elapsed_fraction(start, end, now)
     evidence: set[str] = set()
     if evidence_only:
         evidence.update(period_series.listed_keys(measure, period_q.start, period_q.end))

@@ -25,6 +25,7 @@ __all__ = [
     "MIN_ELAPSED_SHARE",
     "RATE_DAYS",
     "elapsed_days",
+    "elapsed_fraction",
     "mean_rate",
     "min_elapsed_days",
     "project",
@@ -37,7 +38,12 @@ RATE_DAYS = 21
 #: Share of the period that must have passed (in complete days, at least 2) before forecasting.
 MIN_ELAPSED_SHARE = 0.15
 
-_DAY = Decimal(86400)
+_MICROS_PER_DAY = Decimal(86_400_000_000)
+
+
+def _days(span: dt.timedelta) -> Decimal:
+    """A time span in days, exactly (whole microseconds, no float on the way)."""
+    return Decimal(span // dt.timedelta(microseconds=1)) / _MICROS_PER_DAY
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -52,6 +58,13 @@ def min_elapsed_days(period_start: dt.date, period_end: dt.date) -> int | None:
     return max(2, math.ceil(days * MIN_ELAPSED_SHARE))
 
 
+def elapsed_fraction(period_start: dt.date, period_end: dt.date, now: dt.datetime) -> Decimal:
+    """The share of ``[period_start, period_end)`` passed at ``now``, exactly, 0 to 1."""
+    total = _days(_midnight(period_end) - _midnight(period_start))
+    passed = _days(now - _midnight(period_start))
+    return min(Decimal(1), max(Decimal(0), passed / total))
+
+
 def elapsed_days(period_start: dt.date, now: dt.datetime) -> int:
     """Complete UTC days of the period before ``now``'s day."""
     return max(0, (now.date() - period_start).days)
@@ -59,8 +72,7 @@ def elapsed_days(period_start: dt.date, now: dt.datetime) -> int:
 
 def remaining_days(period_end: dt.date, now: dt.datetime) -> Decimal:
     """Time left until the period's end, in days (the rest of today counts as a fraction)."""
-    seconds = Decimal((_midnight(period_end) - now).total_seconds())
-    return max(Decimal(0), seconds / _DAY)
+    return max(Decimal(0), _days(_midnight(period_end) - now))
 
 
 def weekday_rates(days: Sequence[tuple[dt.date, Bound]]) -> tuple[Bound, ...]:
@@ -99,7 +111,7 @@ def _days_ahead(period_end: dt.date, now: dt.datetime) -> tuple[tuple[dt.date, D
     today = now.date()
     if today >= period_end:
         return ()
-    left_today = Decimal((_midnight(today + dt.timedelta(days=1)) - now).total_seconds()) / _DAY
+    left_today = _days(_midnight(today + dt.timedelta(days=1)) - now)
     out = [(today, max(Decimal(0), left_today))]
     day = today + dt.timedelta(days=1)
     while day < period_end:

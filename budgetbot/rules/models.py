@@ -17,7 +17,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Annotated, Any, Final, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -85,7 +85,9 @@ class MeasureInfo:
     def format(self, amount: Decimal) -> str:
         """``$5,000.00``, ``2.50 QPU h``, ``1,000 jobs``; negative amounts keep their sign."""
         sign = "-" if amount < 0 else ""
-        return f"{sign}{self.prefix}{abs(amount):,.{self.places}f}{self.suffix}"
+        # Half up, as reports round, so an alert and a report never differ by a cent.
+        shown = abs(amount).quantize(Decimal(1).scaleb(-self.places), rounding=ROUND_HALF_UP)
+        return f"{sign}{self.prefix}{shown:,.{self.places}f}{self.suffix}"
 
 
 MEASURES: Final[dict[str, MeasureInfo]] = {

@@ -109,4 +109,5 @@ policies:
     alert, reply = messages
     assert alert["metadata"]["event_type"] == "budgetbot_alert"
     assert reply["thread_ts"] == alert["ts"]
-    assert reply["text"].startswith("Back under 80%: The organization has used 33% of its")
+    # $130,116.64 of $400,000 is 32.5%: percentages are rounded down, never up to a level.
+    assert reply["text"].startswith("Back under 80%: The organization has used 32% of its")

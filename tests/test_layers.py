@@ -95,3 +95,19 @@ def test_nobody_imports_ionq_private_modules():
             continue
         private = [m for m in imports(path) if m.startswith("budgetbot.ionq._")]
         assert private == [], f"{path} imports {private}"
+
+
+def test_pure_modules_pull_in_no_edge_even_indirectly():
+    """Package imports can drag an edge in: check what a fresh interpreter really loads."""
+    import subprocess
+    import sys
+
+    modules = ", ".join(f"budgetbot.{p[:-3].replace('/', '.')}" for p in PURE)
+    code = (
+        f"import sys, importlib\nfor m in [{', '.join(repr(m) for m in modules.split(', '))}]:"
+        "\n    importlib.import_module(m)\n"
+        "print(sorted(m for m in ('httpx', 'tenacity', 'sqlalchemy', 'slack_sdk', 'slack_bolt',"
+        " 'psycopg', 'budgetbot.settings', 'budgetbot.store') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -1,6 +1,11 @@
-"""IonQ usage API: the client, its query and wire models, and its errors."""
+"""IonQ usage API: the client, its query and wire models, and its errors.
 
-from ._client import DEFAULT_BASE_URL, IonQClient
+The wire models and errors are plain data and load at once; the client (httpx, tenacity) loads
+on first use, so pure modules can name a ``UsageQuery`` without pulling in an HTTP stack.
+"""
+
+from typing import TYPE_CHECKING, Any
+
 from ._errors import (
     IonQAuthError,
     IonQError,
@@ -12,6 +17,9 @@ from ._errors import (
     IonQUnavailable,
 )
 from ._models import GroupBy, GroupUsage, Modality, Usage, UsageAmount, UsageQuery, Usages
+
+if TYPE_CHECKING:
+    from ._client import DEFAULT_BASE_URL, IonQClient
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -32,3 +40,17 @@ __all__ = [
     "UsageQuery",
     "Usages",
 ]
+
+_LAZY = {"DEFAULT_BASE_URL", "IonQClient"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import _client
+
+        return getattr(_client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -409,6 +409,7 @@ def _table(report: Report, shown: int) -> tuple[str, int]:
     title = _TITLES[report.grouping]
 
     def line(name: str, values: Sequence[str], total: str) -> str:
+        name = name.replace("`", "'")  # a name with ``` must not end the code block
         if len(name) > TABLE_NAME_WIDTH:
             name = name[: TABLE_NAME_WIDTH - 1] + "…"
         body = "".join(v.rjust(width) for v in values)

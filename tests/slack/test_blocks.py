@@ -240,3 +240,34 @@ def test_help_alone_and_error() -> None:
     text, blocks = error_message("IonQ is not answering; try again in a few minutes.")
     assert text == "IonQ is not answering; try again in a few minutes."
     assert blocks == [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def test_a_name_with_backticks_cannot_end_the_table_code_block() -> None:
+    import datetime as dt
+
+    from budgetbot.reports.build import Cell, Column, Report, Row
+    from budgetbot.usage import Bound
+
+    d = Decimal
+    report = Report(
+        grouping="project",
+        modality="weekly",
+        start=dt.date(2026, 11, 16),
+        end=dt.date(2026, 11, 23),
+        now=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
+        columns=(Column(dt.date(2026, 11, 16), dt.date(2026, 11, 23), False),),
+        rows=(Row("p", "Evil ``` <!here> & co", (Cell(d(5), d(1)),), Bound(d(5), d(5))),),
+        other=(d(0),),
+        totals=(d(5),),
+        qpu_hours=(d(0),),
+        jobs=(d(1),),
+        grand_total=d(5),
+        other_total=d(0),
+        qpu_hours_total=d(0),
+        jobs_total=d(1),
+        reported_total=d(5),
+    )
+    _, blocks = report_message(report)
+    table = next(t for t in iter_blocks_text(blocks) if "Evil" in t)
+    assert table.count("```") == 2  # only the block's own fences
+    assert "&lt;!here&gt; &amp; co" in table and "&amp;amp;" not in table

@@ -347,3 +347,21 @@ def test_spend_by_user_is_limited_to_listed_people_and_channels(
     shown = " ".join(iter_blocks_text(budgets["blocks"]))
     assert "user-weekly" not in shown and "org-monthly" in shown
     deps.close()
+
+
+def test_who_may_see_spend_by_user() -> None:
+    from budgetbot.slack.listeners.commands import may_see_users
+
+    deps = Deps(
+        rules=load_policies(REPO / "policies"),
+        usage_source=lambda: None,  # type: ignore[arg-type,return-value]
+        user_report_viewers=frozenset({"U0BOSS", "C0FINANCE"}),
+    )
+    assert may_see_users(deps, "U0BOSS", "C0RANDOM")  # privately, anywhere
+    assert may_see_users(deps, "U0ANYONE", "C0FINANCE")  # in the listed channel
+    assert not may_see_users(deps, "U0ANYONE", "C0RANDOM")
+    # Shared, the channel decides: everyone in it would see it.
+    assert not may_see_users(deps, "U0BOSS", "C0RANDOM", share=True)
+    assert may_see_users(deps, "U0BOSS", "C0FINANCE", share=True)
+    everyone = Deps(rules=deps.rules, usage_source=deps.usage_source)
+    assert may_see_users(everyone, None, None, share=True)

@@ -142,10 +142,20 @@ USER_SPEND_PRIVATE = (
 )
 
 
-def may_see_users(deps: Deps, user_id: str | None, channel_id: str | None) -> bool:
-    """Whether this user, in this channel, may see spend by user."""
+def may_see_users(
+    deps: Deps, user_id: str | None, channel_id: str | None, *, share: bool = False
+) -> bool:
+    """Whether this user, in this channel, may see spend by user.
+
+    A listed user may see it privately anywhere; shared into a channel, the channel itself must
+    be listed, since everyone in it will see it.
+    """
     viewers = deps.user_report_viewers
-    return viewers is None or bool({user_id, channel_id} & viewers)
+    if viewers is None:
+        return True
+    if share:
+        return channel_id in viewers
+    return bool({user_id, channel_id} & viewers)
 
 
 def answer(
@@ -159,7 +169,7 @@ def answer(
     """Fetch and render what ``command`` asks for at ``now``; raises IonQ and usage errors."""
     source = deps.usage_source()
     response_type: ResponseType = "in_channel" if command.share else "ephemeral"
-    users_ok = may_see_users(deps, user_id, channel_id)
+    users_ok = may_see_users(deps, user_id, channel_id, share=command.share)
     if command.kind == "budgets":
         _prefetch(source, deps, now)
         burns = fetch_burns(deps.rules, source, now)

@@ -73,6 +73,8 @@ outbox = sa.Table(
 usage_buckets = sa.Table(
     "usage_buckets",
     metadata,
+    # Which organization (and API) the figures are of: one database may outlive an IONQ_ORG_ID.
+    sa.Column("source", sa.String(512), primary_key=True),
     sa.Column("group_by", sa.String(16), primary_key=True),
     sa.Column("modality", sa.String(16), primary_key=True),
     sa.Column("start", sa.Date, primary_key=True),
@@ -392,7 +394,11 @@ class Store:
     # -- settled usage buckets -----------------------------------------------------------------
 
     def buckets(
-        self, group_by: str, modality: str, spans: Sequence[tuple[dt.date, dt.date]]
+        self,
+        source: str,
+        group_by: str,
+        modality: str,
+        spans: Sequence[tuple[dt.date, dt.date]],
     ) -> dict[tuple[dt.date, dt.date], str]:
         """Stored bucket payloads for the spans that have one."""
         if not spans:
@@ -401,6 +407,7 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(t.c.start, t.c.end, t.c.payload).where(
+                    t.c.source == source,
                     t.c.group_by == group_by,
                     t.c.modality == modality,
                     t.c.start >= spans[0][0],
@@ -410,7 +417,11 @@ class Store:
         return {(r.start, r.end): r.payload for r in rows}
 
     def put_buckets(
-        self, group_by: str, modality: str, payloads: dict[tuple[dt.date, dt.date], str]
+        self,
+        source: str,
+        group_by: str,
+        modality: str,
+        payloads: dict[tuple[dt.date, dt.date], str],
     ) -> None:
         with self.engine.begin() as conn:
             _insert_ignoring_duplicates(
@@ -418,6 +429,7 @@ class Store:
                 usage_buckets,
                 [
                     {
+                        "source": source,
                         "group_by": group_by,
                         "modality": modality,
                         "start": start,

@@ -112,6 +112,8 @@ class UsageCache:
         self.settle_days = settle_days
         self.clock = clock
         self.upstream_calls = 0
+        #: Whose figures these are: stored buckets of another organization are never used.
+        self.source = f"{getattr(client, 'base_url', '')}|{getattr(client, 'org_id', '')}"
         self._lock = threading.Lock()
         self._recent: dict[UsageQuery, tuple[float, UsageSeries]] = {}
         self._in_flight: dict[UsageQuery, Future[UsageSeries]] = {}
@@ -156,7 +158,7 @@ class UsageCache:
             return self._fetch(query, today)
         settled_before = today - dt.timedelta(days=self.settle_days)
         spans = bucket_spans(query)
-        stored = self.store.buckets(query.group_by.value, query.modality.value, spans)
+        stored = self.store.buckets(self.source, query.group_by.value, query.modality.value, spans)
         buckets: list[Bucket] = []
         names: dict[str, str] = {}
         first_missing = None
@@ -188,7 +190,9 @@ class UsageCache:
             if span[1] <= settled_before and span not in stored:
                 to_store[span] = _dump(bucket, dict(fetched.names))
         if to_store:
-            self.store.put_buckets(query.group_by.value, query.modality.value, to_store)
+            self.store.put_buckets(
+                self.source, query.group_by.value, query.modality.value, to_store
+            )
         names.update(fetched.names)
         return UsageSeries(
             query.group_by.value,

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from budgetbot.alerts.cycle import run_check
-from budgetbot.ionq import GroupBy, IonQRequestError, Modality, UsageQuery
+from budgetbot.ionq import GroupBy, IonQNotFound, IonQRequestError, Modality, UsageQuery
 from budgetbot.rules import load_policies
 from budgetbot.rules.engine import anomaly_needs, policy_needs
 from budgetbot.sim import example_policies
@@ -182,3 +182,19 @@ def test_an_answer_fetched_while_a_day_was_open_is_not_kept_as_complete(client, 
     tomorrow = TODAY + dt.timedelta(days=1)
     cache.series(query, tomorrow)  # after midnight the same days are complete: asked again
     assert len(sim.usage_requests) == 2
+
+
+def test_stored_buckets_belong_to_one_organization(client, sim, org):
+    from budgetbot.ionq import IonQClient
+    from tests.support import API_KEY
+
+    store = Store.memory()
+    query = q(GroupBy.PROJECT, Modality.MONTHLY, dt.date(2026, 8, 1), dt.date(2026, 10, 1))
+    UsageCache(client, store, ttl=0).series(query, TODAY)
+    # The same database, another organization: nothing of the first one's figures is reused.
+    with (
+        IonQClient(sim.base_url, "com.other.org", API_KEY) as other,
+        pytest.raises(IonQNotFound),
+    ):
+        UsageCache(other, store, ttl=0).series(query, TODAY)
+    store.close()

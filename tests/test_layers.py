@@ -47,11 +47,15 @@ EDGES = (
 CLOCKS = {
     ("datetime", "now"),
     ("datetime", "utcnow"),
+    ("datetime", "today"),
     ("date", "today"),
     ("time", "time"),
     ("time", "monotonic"),
+    ("time", "perf_counter"),
     ("dt", "now"),
 }
+#: Functions of the `time` module that read a clock (datetime's `time` is a class, not one).
+CLOCK_NAMES = {"time", "monotonic", "perf_counter", "time_ns", "monotonic_ns"}
 
 
 def imports(path: Path) -> list[str]:
@@ -87,6 +91,15 @@ def test_pure_modules_read_no_clock(name):
         and isinstance(n.func.value, ast.Name | ast.Attribute)
     ]
     assert not [c for c in calls if c in CLOCKS], name
+    # `from time import monotonic` and the like, called bare.
+    imported = {
+        a.asname or a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module == "time"
+        for a in n.names
+        if a.name in CLOCK_NAMES
+    }
+    assert not imported, f"{name} imports clock functions {imported}"
 
 
 def test_nobody_imports_ionq_private_modules():

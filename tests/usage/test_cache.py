@@ -150,17 +150,20 @@ def test_check_cycles_share_queries_and_reuse_settled_buckets(client, sim):
     back=st.integers(1, 200),
     length=st.integers(1, 90),
     split=st.integers(0, 90),
+    shift=st.integers(0, 10),
 )
-def test_cached_and_fresh_answers_agree(client, group_by, modality, back, length, split):
+def test_cached_and_fresh_answers_agree(client, group_by, modality, back, length, split, shift):
     start = TODAY - dt.timedelta(days=back)
     end = min(start + dt.timedelta(days=length), TODAY)
     if end <= start:
         return
     store = Store.memory()
     cache = UsageCache(client, store, ttl=0)
-    # Warm the store with an earlier, overlapping question, then ask the real one.
+    # Warm the store with an earlier, overlapping question that may start elsewhere (so its
+    # first bucket is clipped differently), then ask the real one.
+    warm_start = start - dt.timedelta(days=shift)
     warm_end = min(start + dt.timedelta(days=split + 1), end)
-    cache.series(q(group_by, modality, start, warm_end), TODAY)
+    cache.series(q(group_by, modality, warm_start, warm_end), TODAY)
     query = q(group_by, modality, start, end)
     cached = cache.series(query, TODAY)
     fresh = normalize(client.usage(query), query)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,19 @@ from tests.support import RecordedSleep
 TOKEN = "xoxb-1111-2222-s3cr3tT0ken"
 USERS = {"alice@example.org": "U0ALICE", "bob@example.org": "U0BOB"}
 GROUPS = {"chem-leads": "S0CHEM", "finance": "S0FIN"}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    """A plain fake Slack (no users or groups to look up)."""
+    with FakeSlack() as f:
+        yield f
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """A throwaway SQLite state store."""
+    return f"sqlite:///{tmp_path / 'state.db'}"
 
 
 @pytest.fixture

@@ -69,17 +69,6 @@ T1 = dt.datetime(2026, 11, 4, 6, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as f:
-        yield f
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'state.db'}"
-
-
-@pytest.fixture
 def rules_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "rules"
     folder.mkdir()

@@ -49,12 +49,6 @@ SECRET = "in-process-signing-secret"
 BOT_TOKEN = "xoxb-in-process-token"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as f:
-        yield f
-
-
 @pytest.fixture(autouse=True)
 def _own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The app keeps settled usage in DATABASE_URL: each test gets its own, never the cwd's.

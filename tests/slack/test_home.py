@@ -43,17 +43,6 @@ BOT_TOKEN = "xoxb-home-token"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as f:
-        yield f
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'state.db'}"
-
-
-@pytest.fixture
 def rules() -> PolicySet:
     return load_policies(REPO / "policies")
 

@@ -224,12 +224,15 @@ def run_check(
         if d.notify
     ]
     store.record(levels, notes, now)
-    _record_resolutions(rules, data, store, now)
+    # Every budget's burn, once, when the App Home needs it; resolutions reuse it.
+    all_burns = burns(rules.policies, data, now) if home is not None else None
+    _record_resolutions(rules, data, store, now, all_burns)
     _record_recovery(store, notice_channel, now)
     if sink is not None:
         result.sent, result.failed = deliver_pending(store, sink, now)
     if home is not None:
-        result.burns = burns(rules.policies, data, now)
+        assert all_burns is not None
+        result.burns = all_burns
         try:
             home(result.burns, now)
         except Exception as exc:  # the Home tab is a view: it never fails the cycle
@@ -263,7 +266,11 @@ def _log_cycle(result: CycleResult, now: dt.datetime) -> None:
 
 
 def _record_resolutions(
-    rules: PolicySet, data: Mapping[UsageQuery, UsageSeries], store: Store, now: dt.datetime
+    rules: PolicySet,
+    data: Mapping[UsageQuery, UsageSeries],
+    store: Store,
+    now: dt.datetime,
+    known: Sequence[Burn] | None = None,
 ) -> None:
     """Queue one "back under …" reply for each fired level that no longer holds."""
     current = {
@@ -276,8 +283,12 @@ def _record_resolutions(
             fired[(level.rule, level.group_key, level.period, level.kind)].add(level.level)
     if not fired:
         return
-    with_fired = [p for p in rules.policies if any(key[0] == p.name for key in fired)]
-    for r in resolutions(burns(with_fired, data, now), fired):
+    names = {key[0] for key in fired}
+    if known is not None:
+        candidates = [b for b in known if b.rule in names]
+    else:  # only the rules that fired anything this period
+        candidates = burns([p for p in rules.policies if p.name in names], data, now)
+    for r in resolutions(candidates, fired):
         payload = json.dumps({"type": "notice", "text": r.text})
         store.record([], [(r.dedup_key, r.thread_key, r.burn.channel, payload)], now)
 

@@ -12,9 +12,11 @@ import pytest
 from slack_sdk import WebClient
 
 from budgetbot.rules.findings import Figure, Finding
+from budgetbot.settings import Settings
+from budgetbot.sim import SimServer
 from budgetbot.slack.deliver import make_web_client
 from tests.fakes.slack_api import FakeSlack
-from tests.support import RecordedSleep
+from tests.support import API_KEY, RecordedSleep
 
 TOKEN = "xoxb-1111-2222-s3cr3tT0ken"
 USERS = {"alice@example.org": "U0ALICE", "bob@example.org": "U0BOB"}
@@ -79,3 +81,28 @@ def make_finding(**changes: Any) -> Finding:
     }
     base.update(changes)
     return Finding(**base)
+
+
+def slack_settings(
+    sim: SimServer,
+    fake: FakeSlack,
+    *,
+    database_url: str,
+    policies: Path,
+    bot_token: str,
+    signing_secret: str,
+    **over: Any,
+) -> Settings:
+    """Settings of an app whose IonQ is the simulator and whose Slack is the fake (no .env)."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "slack_bot_token": bot_token,
+        "slack_signing_secret": signing_secret,
+        "slack_api_url": fake.base_url,
+        "ionq_base_url": sim.base_url,
+        "ionq_org_id": sim.org_id,
+        "ionq_api_key": API_KEY,
+        "budgetbot_policies": policies,
+        **over,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -46,7 +46,7 @@ from budgetbot.slack.listeners.actions import ALERT_ACTIONS
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
-from tests.slack.conftest import make_finding
+from tests.slack.conftest import make_finding, slack_settings
 from tests.slack.test_signing import signed_headers
 from tests.support import API_KEY
 
@@ -92,17 +92,14 @@ class Clock:
 
 
 def _settings(sim: SimServer, fake: FakeSlack, db_url: str, rules_dir: Path) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": db_url,
-        "slack_bot_token": BOT_TOKEN,
-        "slack_signing_secret": SECRET,
-        "slack_api_url": fake.base_url,
-        "ionq_base_url": sim.base_url,
-        "ionq_org_id": sim.org_id,
-        "ionq_api_key": API_KEY,
-        "budgetbot_policies": rules_dir,
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return slack_settings(
+        sim,
+        fake,
+        database_url=db_url,
+        policies=rules_dir,
+        bot_token=BOT_TOKEN,
+        signing_secret=SECRET,
+    )
 
 
 @pytest.fixture

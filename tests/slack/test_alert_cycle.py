@@ -35,19 +35,24 @@ def hostile_sim() -> Iterator[SimServer]:
         yield srv
 
 
+def cli_env(sim: SimServer, slack: FakeSlack, tmp_path: Path) -> dict[str, str]:
+    """Environment for `budgetbot check`: the simulator as IonQ, the fake as Slack."""
+    return {
+        "IONQ_BASE_URL": sim.base_url,
+        "IONQ_ORG_ID": sim.org.org_id,
+        "IONQ_API_KEY": API_KEY,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_API_URL": slack.base_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+    }
+
+
 def test_alert_cycle_posts_once_threads_levels_and_escapes_names(
     hostile_sim: SimServer, fake_slack: FakeSlack, tmp_path: Path, monkeypatch
 ):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "rules.yaml").write_text(POLICY)
-    env = {
-        "IONQ_BASE_URL": hostile_sim.base_url,
-        "IONQ_ORG_ID": hostile_sim.org.org_id,
-        "IONQ_API_KEY": API_KEY,
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_API_URL": fake_slack.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
-    }
+    env = cli_env(hostile_sim, fake_slack, tmp_path)
     for day in range(1, 21):
         now = dt.datetime(2026, 11, day, 22, tzinfo=dt.UTC)
         hostile_sim.now = now
@@ -84,14 +89,7 @@ policies:
     alert_at: [50, 80]
     channel: "#quantum-spend"
 """
-    env = {
-        "IONQ_BASE_URL": hostile_sim.base_url,
-        "IONQ_ORG_ID": hostile_sim.org.org_id,
-        "IONQ_API_KEY": API_KEY,
-        "SLACK_BOT_TOKEN": TOKEN,
-        "SLACK_API_URL": fake_slack.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
-    }
+    env = cli_env(hostile_sim, fake_slack, tmp_path)
     now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
     hostile_sim.now = now
 

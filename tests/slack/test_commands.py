@@ -41,8 +41,9 @@ from budgetbot.slack.listeners.commands import (
 )
 from budgetbot.usage import UsageDataError, UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
+from tests.slack.conftest import slack_settings
 from tests.slack.test_signing import signed_headers
-from tests.support import API_KEY, NOW
+from tests.support import NOW
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "in-process-signing-secret"
@@ -56,18 +57,15 @@ def _own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _settings(sim: SimServer, fake: FakeSlack, **over: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": os.environ["DATABASE_URL"],
-        "slack_bot_token": BOT_TOKEN,
-        "slack_signing_secret": SECRET,
-        "slack_api_url": fake.base_url,
-        "ionq_base_url": sim.base_url,
-        "ionq_org_id": sim.org_id,
-        "ionq_api_key": API_KEY,
-        "budgetbot_policies": REPO / "policies",
-    }
-    values.update(over)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return slack_settings(
+        sim,
+        fake,
+        database_url=os.environ["DATABASE_URL"],
+        policies=REPO / "policies",
+        bot_token=BOT_TOKEN,
+        signing_secret=SECRET,
+        **over,
+    )
 
 
 def _deps(settings: Settings, source: Callable[[], UsageSource] | None = None) -> Deps:

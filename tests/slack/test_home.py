@@ -25,7 +25,6 @@ from budgetbot.ionq import IonQClient
 from budgetbot.render.home import MAX_HOME_BLOCKS, RECENT_ALERTS, HomeAlert, home_view
 from budgetbot.rules import PolicySet, load_policies
 from budgetbot.rules.findings import Burn, Figure
-from budgetbot.settings import Settings
 from budgetbot.sim import SimServer
 from budgetbot.slack.app import Deps, IonQConnection, build_app
 from budgetbot.slack.deliver import SlackSink, make_web_client
@@ -33,7 +32,7 @@ from budgetbot.slack.listeners.events import HomeRefresher
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
-from tests.slack.conftest import make_finding
+from tests.slack.conftest import make_finding, slack_settings
 from tests.slack.test_signing import sign
 from tests.support import API_KEY, NOW
 
@@ -55,17 +54,14 @@ def _app(
     *,
     viewers: frozenset[str] | None = None,
 ) -> tuple[App, Deps]:
-    values: dict[str, Any] = {
-        "database_url": db_url,
-        "slack_bot_token": BOT_TOKEN,
-        "slack_signing_secret": SECRET,
-        "slack_api_url": fake.base_url,
-        "ionq_base_url": sim.base_url,
-        "ionq_org_id": sim.org_id,
-        "ionq_api_key": API_KEY,
-        "budgetbot_policies": REPO / "policies",
-    }
-    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    settings = slack_settings(
+        sim,
+        fake,
+        database_url=db_url,
+        policies=REPO / "policies",
+        bot_token=BOT_TOKEN,
+        signing_secret=SECRET,
+    )
     connection = IonQConnection(settings)
     deps = Deps(
         rules=rules,

@@ -300,6 +300,10 @@ def _print_cycle(result: CycleResult, now: dt.datetime, *, dry_run: bool) -> Non
                 f" {d.finding.level_text}% for {d.finding.group_name}",
                 err=True,
             )
+    for note, error in result.failed:
+        click.echo(
+            f"  not delivered (kept for the next cycle): {note.dedup_key}: {error}", err=True
+        )
     click.echo(
         f"check at {now:%Y-%m-%dT%H:%MZ}: {result.queries} IonQ queries,"
         f" {len(result.findings)} findings, {len(result.to_notify)} to notify"

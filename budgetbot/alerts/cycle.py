@@ -30,7 +30,7 @@ from budgetbot.usage.normalize import UsageDataError
 from budgetbot.usage.source import UsageSource
 
 from .decide import Decision, Reason, decide, fired_key
-from .resolve import resolutions
+from .resolve import Resolution, resolutions
 
 __all__ = [
     "CycleResult",
@@ -41,6 +41,7 @@ __all__ = [
     "OutgoingDigest",
     "OutgoingNotice",
     "Sink",
+    "Unreadable",
     "deliver_pending",
     "digest_key",
     "enqueue_digest",
@@ -94,6 +95,15 @@ class OutgoingNotice:
 Note = Outgoing | OutgoingDigest | OutgoingNotice
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored notification whose payload could not be read back: failed, never skipped."""
+
+    id: int
+    dedup_key: str
+    channel: str | None
+
+
 class Sink(Protocol):
     """Where notifications go (the terminal, Slack). Sends return ``(channel, ts)`` or raise
     ``DeliveryError``."""
@@ -120,7 +130,7 @@ class CycleResult:
     findings: list[Finding] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     sent: list[Note] = field(default_factory=list)
-    failed: list[tuple[Note, str]] = field(default_factory=list)
+    failed: list[tuple[Note | Unreadable, str]] = field(default_factory=list)
     #: Every budget's burn (computed when a home hook was given).
     burns: list[Burn] = field(default_factory=list)
     #: Why usage could not be read this cycle (no findings were made), else None.
@@ -289,8 +299,18 @@ def _record_resolutions(
     else:  # only the rules that fired anything this period
         candidates = burns([p for p in rules.policies if p.name in names], data, now)
     for r in resolutions(candidates, fired):
+        if not _alert_delivered(store, r):
+            continue  # nothing to take back yet: asked again next cycle, once it has gone out
         payload = json.dumps({"type": "notice", "text": r.text})
         store.record([], [(r.dedup_key, r.thread_key, r.burn.channel, payload)], now)
+
+
+def _alert_delivered(store: Store, resolution: Resolution) -> bool:
+    """Whether the alert that announced the resolved level went out (its "back under" reply
+    answers it in its thread; an alert never delivered has nothing to take back)."""
+    level = f"{resolution.level.normalize():f}"  # as ``Decision.dedup_key`` wrote it
+    alert = store.notification(f"{resolution.thread_key}|{resolution.kind}|{level}")
+    return alert is not None and alert.sent_at is not None
 
 
 def _record_outage(store: Store, error: str, channel: str | None, now: dt.datetime) -> None:
@@ -369,7 +389,7 @@ def deliver_pending(
     *,
     lease: dt.timedelta | None = None,
     clock: Callable[[], dt.datetime] = _wall_clock,
-) -> tuple[list[Note], list[tuple[Note, str]]]:
+) -> tuple[list[Note], list[tuple[Note | Unreadable, str]]]:
     """Send every undelivered notification, oldest first; failures stay for the next cycle.
 
     Each row is claimed first (a lease in the store), so two processes never send the same row
@@ -377,22 +397,23 @@ def deliver_pending(
     the store heard) is looked up in the channel by its key before it is sent again.
     """
     sent: list[Note] = []
-    failed: list[tuple[Note, str]] = []
+    failed: list[tuple[Note | Unreadable, str]] = []
     for row in store.pending(clock()):
         earlier = store.claim(row.id, _OWNER, clock(), lease or store.delivery_lease)
         if earlier is None:
             continue  # another process is delivering it, or just did
+        note: Note | Unreadable = Unreadable(row.id, row.dedup_key, row.channel)
         try:
             note = _note(store, row)
             found = sink.find_sent(note) if earlier > 0 else None
             channel, ts = found if found is not None else _send(sink, note)
         except Exception as exc:
-            # One bad row (an unreadable payload, a sink bug) must not block the rest.
+            # One bad row (an unreadable payload, a message that fails to render, a sink bug)
+            # must not block the rest, and is a failure like any other: counted, never skipped.
             why = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
             log.warning("notification %s not delivered: %s", row.dedup_key, why)
             store.mark_failed(row.id, why, now, owner=_OWNER)
-            if isinstance(exc, DeliveryError):
-                failed.append((note, why))
+            failed.append((note, why))
             continue
         store.mark_sent(row.id, channel, ts, now, owner=_OWNER)
         sent.append(note)

@@ -304,10 +304,13 @@ def _print_cycle(result: CycleResult, now: dt.datetime, *, dry_run: bool) -> Non
         click.echo(
             f"  not delivered (kept for the next cycle): {note.dedup_key}: {error}", err=True
         )
+    for waiting in result.waiting:
+        click.echo(f"  left to the live process delivering it: {waiting}", err=True)
     click.echo(
         f"check at {now:%Y-%m-%dT%H:%MZ}: {result.queries} IonQ queries,"
         f" {len(result.findings)} findings, {len(result.to_notify)} to notify"
-        + ("" if dry_run else f", {len(result.sent)} sent, {len(result.failed)} failed"),
+        + ("" if dry_run else f", {len(result.sent)} sent, {len(result.failed)} failed")
+        + (f", {len(result.waiting)} being sent by another process" if result.waiting else ""),
         err=True,
     )
 

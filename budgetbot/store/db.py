@@ -164,6 +164,9 @@ class StoredNotification:
     ts: str | None
     attempts: int
     last_error: str | None
+    #: The delivery lease: who holds it (``budgetbot.store.lease``) and until when.
+    claimed_by: str | None = None
+    claimed_until: dt.datetime | None = None
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -371,6 +374,8 @@ class Store:
             ts=m["ts"],
             attempts=m["attempts"],
             last_error=m["last_error"],
+            claimed_by=m["claimed_by"],
+            claimed_until=_utc(m["claimed_until"]),
         )
 
     def pending(self, now: dt.datetime | None = None) -> list[StoredNotification]:
@@ -387,20 +392,29 @@ class Store:
             rows = conn.execute(query).all()
         return [self._row(r) for r in rows]
 
-    def claim(self, id_: int, owner: str, now: dt.datetime, lease: dt.timedelta) -> int | None:
+    def claim(
+        self,
+        id_: int,
+        owner: str,
+        now: dt.datetime,
+        lease: dt.timedelta,
+        *,
+        dead_owner: str | None = None,
+    ) -> int | None:
         """Take the delivery lease on an unsent row.
 
         Returns how many attempts were started on the row *before* this one (an attempt that
         may have posted it), or None when another process holds the lease or it was sent.
+        With ``dead_owner`` (a holder known dead), that holder's lease is taken over before it
+        ends, unless someone else took it first.
         """
+        free = [outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now]
+        if dead_owner is not None:
+            free.append(outbox.c.claimed_by == dead_owner)
         with self.engine.begin() as conn:
             found = conn.execute(
                 outbox.update()
-                .where(
-                    outbox.c.id == id_,
-                    outbox.c.sent_at.is_(None),
-                    sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
-                )
+                .where(outbox.c.id == id_, outbox.c.sent_at.is_(None), sa.or_(*free))
                 .values(claimed_by=owner, claimed_until=now + lease, attempts=outbox.c.attempts + 1)
                 .returning(outbox.c.attempts)
             ).first()

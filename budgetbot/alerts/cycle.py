@@ -91,6 +91,8 @@ class OutgoingNotice:
     channel: str | None
     #: (channel, ts) of the alert thread it answers, if any.
     thread: tuple[str, str] | None = None
+    #: The rule, group and period of that thread ("rule|group|period"), if it answers one.
+    thread_key: str | None = None
 
 
 Note = Outgoing | OutgoingDigest | OutgoingNotice
@@ -368,8 +370,16 @@ def _note(store: Store, row: StoredNotification) -> Note:
             row.id, row.dedup_key, DigestReport.model_validate(doc["digest"]), row.channel
         )
     if kind == "notice":
-        thread = store.thread_root(row.thread_key) if row.thread_key != row.dedup_key else None
-        return OutgoingNotice(row.id, row.dedup_key, str(doc["text"]), row.channel, thread)
+        replying = row.thread_key != row.dedup_key
+        thread = store.thread_root(row.thread_key) if replying else None
+        return OutgoingNotice(
+            row.id,
+            row.dedup_key,
+            str(doc["text"]),
+            row.channel,
+            thread,
+            row.thread_key if replying else None,
+        )
     return Outgoing(
         row.id,
         row.dedup_key,

@@ -453,10 +453,13 @@ def deliver(
     store heard) is looked up in the channel by its key before it is sent again.
     """
     done = Delivery()
+    rows = store.pending()
+    if not rows:
+        return done
     alive: dict[str, bool] = {}
     with LeaseHolder(store.engine) as holder:
         owner = holder.owner
-        for row in store.pending():
+        for row in rows:
             at = clock()
             dead_owner = None
             if row.claimed_until is not None and row.claimed_until >= at and row.claimed_by:

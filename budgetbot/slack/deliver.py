@@ -563,7 +563,7 @@ class SlackSink:
             places.append(own)
         searched: set[str] = set()
         for place in places:
-            channel_id = self._lookup_channel_id(place, key)
+            channel_id = self._lookup_channel_id(place)
             if channel_id is None or channel_id in searched:
                 continue
             searched.add(channel_id)
@@ -573,7 +573,9 @@ class SlackSink:
                 return found
         return None
 
-    def _lookup_channel_id(self, channel: str, key: str) -> str | None:
+    def _lookup_channel_id(self, channel: str) -> str | None:
+        """The id of a channel name; None when Slack lists no such channel (a post there
+        would be refused too: ``channel_not_found``)."""
         try:
             return self._channel_id(channel)
         except (SlackApiError, SlackClientError, OSError) as exc:

@@ -155,13 +155,21 @@ class LeaseHolder(AbstractContextManager["LeaseHolder"]):
             _ACTIVE.add(self.owner)
         if self.engine.dialect.name == "postgresql":
             conn = self.engine.connect()
-            conn.execute(
-                sa.text("SELECT pg_advisory_lock(:c, :k)"),
+            # A 32-bit key may, rarely, be another live holder's: then take another id.
+            while not conn.execute(
+                sa.text("SELECT pg_try_advisory_lock(:c, :k)"),
                 {"c": LOCK_CLASS, "k": _lock_key(self.owner)},
-            )
+            ).scalar_one():
+                self._rename()
             conn.commit()  # the lock is the session's: no transaction stays open
             self._conn = conn
         return self
+
+    def _rename(self) -> None:
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(self.owner)
+            self.owner = new_owner()
+            _ACTIVE.add(self.owner)
 
     def holding(self) -> bool:
         """Whether this run's liveness is still visible to other processes."""

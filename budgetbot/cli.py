@@ -331,19 +331,23 @@ def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) ->
     at = _now(now)
     settings = Settings()
     rules = _load(policies_path or settings.budgetbot_policies)
+    sink = _sink(settings)
     with friendly_errors(), _client(settings) as client:
         store = settings.store()
         result = run_check(
             rules,
             UsageSource(client, cache=UsageCache(client, store), today=at.date()),
             store,
-            _sink(settings),
+            sink,
             at,
             dry_run=dry_run,
             notice_channel=_notice_channel(settings, rules),
             home=None if dry_run else _home_hook(settings, store),
         )
     _print_cycle(result, at, dry_run=dry_run)
+    for why in getattr(sink, "unjoinable", {}).values():
+        # Posting works without joining; reading (to find an interrupted post) does not.
+        click.echo(f"Warning: {why}; an interrupted post there would be held", err=True)
     if result.error:
         click.echo(f"Error: {result.error}", err=True)
     if result.failed or result.error:

@@ -381,8 +381,9 @@ class SlackSink:
         self._channel_ids: dict[str, str] = {}
         #: Channel ids whose history the bot can read (joined, or a member by invitation).
         self._joined: set[str] = set()
-        #: Channel ids a join was refused for (not tried again after each post, only on lookup).
-        self._unjoinable: set[str] = set()
+        #: Channel ids a join was refused for, and why (not tried again after each post, only
+        #: on a lookup).
+        self.unjoinable: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"SlackSink(default_channel={self.default_channel!r})"
@@ -499,7 +500,7 @@ class SlackSink:
 
     def _joined_after(self, posted: tuple[str, str]) -> tuple[str, str]:
         """Join the channel just posted to (once per process), so its history is readable."""
-        if posted[0] not in self._unjoinable:
+        if posted[0] not in self.unjoinable:
             self._join(posted[0])
         return posted
 
@@ -520,19 +521,20 @@ class SlackSink:
             if error in _NOT_JOINABLE:
                 self._joined.add(channel_id)  # private: the bot is in it by invitation, or not
                 return True
-            log.warning(
-                "%s: cannot join the channel, so budgetbot cannot read it to check an"
-                " interrupted post (such a notification is held, never posted twice): %s",
-                channel_id,
-                _scrub(failure_text(channel_id, "conversations.join", 1, error), self.client),
-            )
+            why = _scrub(failure_text(channel_id, "conversations.join", 1, error), self.client)
         except (SlackClientError, OSError) as exc:
-            log.warning("%s: cannot join the channel: %s", channel_id, type(exc).__name__)
+            unreachable = f"cannot reach Slack ({type(exc).__name__})"
+            why = failure_text(channel_id, "conversations.join", 1, unreachable)
         else:
             self._joined.add(channel_id)
-            self._unjoinable.discard(channel_id)
+            self.unjoinable.pop(channel_id, None)
             return True
-        self._unjoinable.add(channel_id)
+        log.warning(
+            "cannot join a channel budgetbot posts to, so it cannot read it to check an"
+            " interrupted post (such a notification is held, never posted twice): %s",
+            why,
+        )
+        self.unjoinable[channel_id] = why
         return False
 
     # -- finding an interrupted post --------------------------------------------------------

@@ -202,3 +202,32 @@ def test_the_manifest_and_the_guide_ask_for_channels_join() -> None:
     manifest = yaml.safe_load((REPO / "slack-manifest.yaml").read_text())
     assert "channels:join" in manifest["oauth_config"]["scopes"]["bot"]
     assert "`channels:join`" in (REPO / "docs" / "connect-to-slack.md").read_text()
+
+
+def test_check_says_when_a_channel_cannot_be_joined(
+    sim, fake_slack: FakeSlack, tmp_path: Path, monkeypatch
+) -> None:
+    from click.testing import CliRunner
+
+    from budgetbot.cli import main
+    from tests.slack.test_alert_cycle import cli_env
+
+    monkeypatch.chdir(tmp_path)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "policies:\n  - name: org-month\n    scope: organization\n"
+        "    budget: {usd: 150000}\n    alert_at: [80]\n    channel: '#quantum-spend'\n"
+    )
+    fake_slack.fail("conversations.join", "missing_scope", status=200, times=None)
+    result = CliRunner().invoke(
+        main,
+        ["check", "--now", NOW.isoformat(), "--policies", str(rules)],
+        env=cli_env(sim, fake_slack, tmp_path),
+    )
+    assert result.exit_code == 0, result.output  # posting works without joining ...
+    assert len(fake_slack.messages("#quantum-spend")) == 1
+    channel = fake_slack.channel_id("#quantum-spend")
+    assert (  # ... but reading does not, and the summary says so
+        f"Warning: {channel}: conversations.join failed: missing_scope (add the missing scope"
+        " to the Slack app and reinstall it); an interrupted post there would be held"
+    ) in result.output

@@ -300,10 +300,17 @@ def _print_cycle(result: CycleResult, now: dt.datetime, *, dry_run: bool) -> Non
                 f" {d.finding.level_text}% for {d.finding.group_name}",
                 err=True,
             )
+    for note, error in result.failed:
+        click.echo(
+            f"  not delivered (kept for the next cycle): {note.dedup_key}: {error}", err=True
+        )
+    for waiting in result.waiting:
+        click.echo(f"  left to the live process delivering it: {waiting}", err=True)
     click.echo(
         f"check at {now:%Y-%m-%dT%H:%MZ}: {result.queries} IonQ queries,"
         f" {len(result.findings)} findings, {len(result.to_notify)} to notify"
-        + ("" if dry_run else f", {len(result.sent)} sent, {len(result.failed)} failed"),
+        + ("" if dry_run else f", {len(result.sent)} sent, {len(result.failed)} failed")
+        + (f", {len(result.waiting)} being sent by another process" if result.waiting else ""),
         err=True,
     )
 
@@ -324,19 +331,23 @@ def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) ->
     at = _now(now)
     settings = Settings()
     rules = _load(policies_path or settings.budgetbot_policies)
+    sink = _sink(settings)
     with friendly_errors(), _client(settings) as client:
         store = settings.store()
         result = run_check(
             rules,
             UsageSource(client, cache=UsageCache(client, store), today=at.date()),
             store,
-            _sink(settings),
+            sink,
             at,
             dry_run=dry_run,
             notice_channel=_notice_channel(settings, rules),
             home=None if dry_run else _home_hook(settings, store),
         )
     _print_cycle(result, at, dry_run=dry_run)
+    for why in getattr(sink, "unjoinable", {}).values():
+        # Posting works without joining; reading (to find an interrupted post) does not.
+        click.echo(f"Warning: {why}; an interrupted post there would be held", err=True)
     if result.error:
         click.echo(f"Error: {result.error}", err=True)
     if result.failed or result.error:

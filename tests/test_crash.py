@@ -129,3 +129,53 @@ def test_killed_right_after_posting(env, slack, tmp_path):
     # The interrupted post was found by its metadata, not posted again.
     assert posted_keys(slack) == Counter({key: 1 for key, _ in recorded})
     assert slack.calls_to("conversations.history")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return str(request.getfixturevalue("pg_schema_url"))
+
+
+def recorded(url: str) -> list[tuple[str, bool]]:
+    """(dedup_key, sent) of every notification, read while another process writes."""
+    if url.startswith("sqlite:///"):
+        return outbox_rows(url.removeprefix("sqlite:///"))
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(sa.text("SELECT dedup_key, sent_at FROM notifications"))
+            return [(key, sent is not None) for key, sent in found.all()]
+    except sa.exc.ProgrammingError:
+        return []  # no schema yet
+    finally:
+        engine.dispose()
+
+
+def test_a_killed_process_lease_is_taken_over_at_once(env, database_url, slack, tmp_path):
+    # The real lease (10 minutes): the next cycle must not wait for it to end.
+    env = {k: v for k, v in env.items() if k != "BUDGETBOT_DELIVERY_LEASE"}
+    env["DATABASE_URL"] = database_url
+    slack.answer_delay["chat.postMessage"] = 30.0  # killed while sending, lease held
+    proc = start_check(env, tmp_path)
+    wait_for(lambda: len(slack.messages("#quantum-spend")) == 1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    before = recorded(database_url)
+    assert len(before) >= 3 and not any(sent for _, sent in before)
+    slack.answer_delay.clear()
+    done = subprocess.run(
+        [sys.executable, "-m", "budgetbot", "check", "--now", NOW],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "being sent by another process" not in done.stderr
+    assert all(sent for _, sent in recorded(database_url))
+    assert posted_keys(slack) == Counter({key: 1 for key, _ in before})

@@ -9,10 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
-import socket
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,15 +22,17 @@ from budgetbot.rules.findings import Burn, Finding
 from budgetbot.rules.loader import PolicySet
 from budgetbot.rules.periods import period_bounds, period_label
 from budgetbot.store.db import FiredLevel, Store, StoredNotification
+from budgetbot.store.lease import LeaseHolder, describe, owner_alive
 from budgetbot.usage.model import UsageSeries
 from budgetbot.usage.normalize import UsageDataError
 from budgetbot.usage.source import UsageSource
 
 from .decide import Decision, Reason, decide, fired_key
-from .resolve import resolutions
+from .resolve import Resolution, resolutions
 
 __all__ = [
     "CycleResult",
+    "Delivery",
     "DeliveryError",
     "HomeHook",
     "Note",
@@ -41,6 +40,9 @@ __all__ = [
     "OutgoingDigest",
     "OutgoingNotice",
     "Sink",
+    "Unreadable",
+    "Waiting",
+    "deliver",
     "deliver_pending",
     "digest_key",
     "enqueue_digest",
@@ -89,9 +91,20 @@ class OutgoingNotice:
     channel: str | None
     #: (channel, ts) of the alert thread it answers, if any.
     thread: tuple[str, str] | None = None
+    #: The rule, group and period of that thread ("rule|group|period"), if it answers one.
+    thread_key: str | None = None
 
 
 Note = Outgoing | OutgoingDigest | OutgoingNotice
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored notification whose payload could not be read back: failed, never skipped."""
+
+    id: int
+    dedup_key: str
+    channel: str | None
 
 
 class Sink(Protocol):
@@ -120,7 +133,9 @@ class CycleResult:
     findings: list[Finding] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     sent: list[Note] = field(default_factory=list)
-    failed: list[tuple[Note, str]] = field(default_factory=list)
+    failed: list[tuple[Note | Unreadable, str]] = field(default_factory=list)
+    #: Notifications a live process holds the lease of (it is delivering them).
+    waiting: list[Waiting] = field(default_factory=list)
     #: Every budget's burn (computed when a home hook was given).
     burns: list[Burn] = field(default_factory=list)
     #: Why usage could not be read this cycle (no findings were made), else None.
@@ -198,7 +213,7 @@ def run_check(
         if not dry_run:
             _record_outage(store, str(exc), notice_channel, now)
             if sink is not None:
-                result.sent, result.failed = deliver_pending(store, sink, now)
+                _deliver_into(result, store, sink, now)
         result.fetch_seconds = time.monotonic() - started
         _log_cycle(result, now)
         return result
@@ -229,7 +244,7 @@ def run_check(
     _record_resolutions(rules, data, store, now, all_burns)
     _record_recovery(store, notice_channel, now)
     if sink is not None:
-        result.sent, result.failed = deliver_pending(store, sink, now)
+        _deliver_into(result, store, sink, now)
     if home is not None:
         assert all_burns is not None
         result.burns = all_burns
@@ -239,6 +254,11 @@ def run_check(
             log.warning("App Home refresh failed: %s: %s", type(exc).__name__, exc)
     _log_cycle(result, now)
     return result
+
+
+def _deliver_into(result: CycleResult, store: Store, sink: Sink, now: dt.datetime) -> None:
+    done = deliver(store, sink, now)
+    result.sent, result.failed, result.waiting = done.sent, done.failed, done.waiting
 
 
 def _log_cycle(result: CycleResult, now: dt.datetime) -> None:
@@ -257,6 +277,7 @@ def _log_cycle(result: CycleResult, now: dt.datetime) -> None:
                 "snoozed": sum(d.reason is Reason.SNOOZED for d in result.decisions),
                 "sent": len(result.sent),
                 "failed": len(result.failed),
+                "waiting": len(result.waiting),
                 "ionq_error": result.error,
                 "fetch_s": round(result.fetch_seconds, 3),
                 "evaluate_s": round(result.evaluate_seconds, 3),
@@ -289,8 +310,18 @@ def _record_resolutions(
     else:  # only the rules that fired anything this period
         candidates = burns([p for p in rules.policies if p.name in names], data, now)
     for r in resolutions(candidates, fired):
+        if not _alert_delivered(store, r):
+            continue  # nothing to take back yet: asked again next cycle, once it has gone out
         payload = json.dumps({"type": "notice", "text": r.text})
         store.record([], [(r.dedup_key, r.thread_key, r.burn.channel, payload)], now)
+
+
+def _alert_delivered(store: Store, resolution: Resolution) -> bool:
+    """Whether the alert that announced the resolved level went out (its "back under" reply
+    answers it in its thread; an alert never delivered has nothing to take back)."""
+    level = f"{resolution.level.normalize():f}"  # as ``Decision.dedup_key`` wrote it
+    alert = store.notification(f"{resolution.thread_key}|{resolution.kind}|{level}")
+    return alert is not None and alert.sent_at is not None
 
 
 def _record_outage(store: Store, error: str, channel: str | None, now: dt.datetime) -> None:
@@ -327,9 +358,6 @@ def _record_recovery(store: Store, channel: str | None, now: dt.datetime) -> Non
     )
 
 
-_OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 def _wall_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -342,8 +370,16 @@ def _note(store: Store, row: StoredNotification) -> Note:
             row.id, row.dedup_key, DigestReport.model_validate(doc["digest"]), row.channel
         )
     if kind == "notice":
-        thread = store.thread_root(row.thread_key) if row.thread_key != row.dedup_key else None
-        return OutgoingNotice(row.id, row.dedup_key, str(doc["text"]), row.channel, thread)
+        replying = row.thread_key != row.dedup_key
+        thread = store.thread_root(row.thread_key) if replying else None
+        return OutgoingNotice(
+            row.id,
+            row.dedup_key,
+            str(doc["text"]),
+            row.channel,
+            thread,
+            row.thread_key if replying else None,
+        )
     return Outgoing(
         row.id,
         row.dedup_key,
@@ -362,6 +398,31 @@ def _send(sink: Sink, note: Note) -> tuple[str, str]:
     return sink.send(note)
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A notification another, live process is delivering (its lease has not ended)."""
+
+    dedup_key: str
+    #: Who holds it: ``process 4242 on worker-1``.
+    holder: str
+    #: When its lease ends at the latest (wall clock).
+    until: dt.datetime | None
+
+    def __str__(self) -> str:
+        until = f" until {self.until:%Y-%m-%d %H:%M:%S} UTC" if self.until else ""
+        return f"{self.dedup_key} (held by {self.holder}{until})"
+
+
+@dataclass
+class Delivery:
+    """What one pass over the outbox did."""
+
+    sent: list[Note] = field(default_factory=list)
+    failed: list[tuple[Note | Unreadable, str]] = field(default_factory=list)
+    #: Left to a live process that holds their lease.
+    waiting: list[Waiting] = field(default_factory=list)
+
+
 def deliver_pending(
     store: Store,
     sink: Sink,
@@ -369,34 +430,78 @@ def deliver_pending(
     *,
     lease: dt.timedelta | None = None,
     clock: Callable[[], dt.datetime] = _wall_clock,
-) -> tuple[list[Note], list[tuple[Note, str]]]:
+) -> tuple[list[Note], list[tuple[Note | Unreadable, str]]]:
+    """:func:`deliver`, as ``(sent, failed)``."""
+    done = deliver(store, sink, now, lease=lease, clock=clock)
+    return done.sent, done.failed
+
+
+def deliver(
+    store: Store,
+    sink: Sink,
+    now: dt.datetime,
+    *,
+    lease: dt.timedelta | None = None,
+    clock: Callable[[], dt.datetime] = _wall_clock,
+) -> Delivery:
     """Send every undelivered notification, oldest first; failures stay for the next cycle.
 
     Each row is claimed first (a lease in the store), so two processes never send the same row
-    at once. A row that an earlier attempt may have posted (a crash after Slack answered, before
-    the store heard) is looked up in the channel by its key before it is sent again.
+    at once. A lease whose holder is known dead (``budgetbot.store.lease``: a killed process)
+    is taken over at once; one held by a live process is left to it and reported as waiting.
+    A row that an earlier attempt may have posted (a crash after Slack answered, before the
+    store heard) is looked up in the channel by its key before it is sent again.
     """
-    sent: list[Note] = []
-    failed: list[tuple[Note, str]] = []
-    for row in store.pending(clock()):
-        earlier = store.claim(row.id, _OWNER, clock(), lease or store.delivery_lease)
-        if earlier is None:
-            continue  # another process is delivering it, or just did
-        try:
-            note = _note(store, row)
-            found = sink.find_sent(note) if earlier > 0 else None
-            channel, ts = found if found is not None else _send(sink, note)
-        except Exception as exc:
-            # One bad row (an unreadable payload, a sink bug) must not block the rest.
-            why = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
-            log.warning("notification %s not delivered: %s", row.dedup_key, why)
-            store.mark_failed(row.id, why, now, owner=_OWNER)
-            if isinstance(exc, DeliveryError):
-                failed.append((note, why))
-            continue
-        store.mark_sent(row.id, channel, ts, now, owner=_OWNER)
-        sent.append(note)
-    return sent, failed
+    done = Delivery()
+    rows = store.pending()
+    if not rows:
+        return done
+    alive: dict[str, bool] = {}
+    with LeaseHolder(store.engine) as holder:
+        owner = holder.owner
+        for row in rows:
+            at = clock()
+            dead_owner = None
+            if row.claimed_until is not None and row.claimed_until >= at and row.claimed_by:
+                holder_id = row.claimed_by
+                if holder_id not in alive:
+                    alive[holder_id] = owner_alive(store.engine, holder_id)
+                if alive[holder_id]:
+                    done.waiting.append(
+                        Waiting(row.dedup_key, describe(holder_id), row.claimed_until)
+                    )
+                    continue
+                dead_owner = holder_id
+                log.info(
+                    "notification %s: taking over the lease of %s, which is gone",
+                    row.dedup_key,
+                    describe(holder_id),
+                )
+            if not holder.holding():
+                break  # others may take our leases now: sending would risk a double post
+            earlier = store.claim(
+                row.id, owner, at, lease or store.delivery_lease, dead_owner=dead_owner
+            )
+            if earlier is None:
+                continue  # another process is delivering it, or just did
+            note: Note | Unreadable = Unreadable(row.id, row.dedup_key, row.channel)
+            try:
+                note = _note(store, row)
+                found = sink.find_sent(note) if earlier > 0 else None
+                channel, ts = found if found is not None else _send(sink, note)
+            except Exception as exc:
+                # One bad row (an unreadable payload, a message that fails to render, a sink
+                # bug) must not block the rest, and is a failure like any other: counted.
+                why = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+                log.warning("notification %s not delivered: %s", row.dedup_key, why)
+                store.mark_failed(row.id, why, now, owner=owner)
+                done.failed.append((note, why))
+                continue
+            store.mark_sent(row.id, channel, ts, now, owner=owner)
+            done.sent.append(note)
+    for waiting in done.waiting:
+        log.warning("notification %s: left to the process delivering it", waiting)
+    return done
 
 
 def enqueue_notice(

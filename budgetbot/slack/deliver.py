@@ -6,6 +6,10 @@ again up to :data:`MAX_RETRIES` times, each wait going through an injected ``sle
 no retry can fix (``invalid_auth``, ``channel_not_found``…) fail at once. Every failure becomes a
 :class:`~budgetbot.alerts.cycle.DeliveryError` naming the channel, the method, the attempts and
 Slack's error code, with a hint where one helps; the token never appears in one.
+
+The sink joins each public channel it posts to (``conversations.join``, scope
+``channels:join``): posting needs no membership (``chat:write.public``) but reading does, and a
+post interrupted by a crash is found again by reading the channel (:meth:`SlackSink.find_sent`).
 """
 
 from __future__ import annotations
@@ -85,10 +89,16 @@ NO_CHANNEL = "no channel: set `channel:` in the policy or BUDGETBOT_DEFAULT_CHAN
 #: A digest with this many blocks has no room for the chart's link (Block Kit allows 50).
 MAX_DIGEST_BLOCKS = 50
 CHART_LINK_TEXT = "Chart: spend per day and top projects"
+#: How far back an interrupted post is looked for: pages of a channel's history (or of a thread).
+HISTORY_PAGES = 5
+HISTORY_PAGE_SIZE = 200
+#: ``conversations.join`` answers meaning "nothing to join": a private channel or a DM, where the
+#: bot is a member by invitation (or could not have posted at all).
+_NOT_JOINABLE = frozenset({"method_not_supported_for_channel_type"})
 
 _HINTS = {
     "channel_not_found": "is the bot invited to the channel?",
-    "not_in_channel": "invite the bot to the channel",
+    "not_in_channel": "invite the bot to the channel, or add the channels:join scope",
     "is_archived": "the channel is archived",
     "invalid_auth": "check SLACK_BOT_TOKEN",
     "not_authed": "check SLACK_BOT_TOKEN",
@@ -369,6 +379,11 @@ class SlackSink:
         self.resolver = resolver if resolver is not None else MentionResolver(client)
         self.console_url = console_url
         self._channel_ids: dict[str, str] = {}
+        #: Channel ids whose history the bot can read (joined, or a member by invitation).
+        self._joined: set[str] = set()
+        #: Channel ids a join was refused for, and why (not tried again after each post, only
+        #: on a lookup).
+        self.unjoinable: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"SlackSink(default_channel={self.default_channel!r})"
@@ -386,8 +401,8 @@ class SlackSink:
             note.finding, mentions=mentions, console_url=self.console_url, dedup_key=note.dedup_key
         )
         metadata = {"event_type": ALERT_EVENT_TYPE, "event_payload": {"dedup_key": note.dedup_key}}
-        return post_message(
-            self.client, channel, text, blocks, thread_ts=thread_ts, metadata=metadata
+        return self._joined_after(
+            post_message(self.client, channel, text, blocks, thread_ts=thread_ts, metadata=metadata)
         )
 
     def send_digest(self, note: OutgoingDigest) -> tuple[str, str]:
@@ -399,7 +414,9 @@ class SlackSink:
             "event_type": DIGEST_EVENT_TYPE,
             "event_payload": {"dedup_key": note.dedup_key},
         }
-        channel_id, ts = post_message(self.client, channel, text, blocks, metadata=metadata)
+        channel_id, ts = self._joined_after(
+            post_message(self.client, channel, text, blocks, metadata=metadata)
+        )
         self._attach_digest_chart(note.digest, channel_id, ts, text, blocks, metadata)
         return channel_id, ts
 
@@ -475,41 +492,181 @@ class SlackSink:
         text = escape(note.text)
         blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         metadata = {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"dedup_key": note.dedup_key}}
-        return post_message(
-            self.client, channel, text, blocks, thread_ts=thread_ts, metadata=metadata
+        return self._joined_after(
+            post_message(self.client, channel, text, blocks, thread_ts=thread_ts, metadata=metadata)
         )
+
+    # -- channel membership ---------------------------------------------------------------
+
+    def _joined_after(self, posted: tuple[str, str]) -> tuple[str, str]:
+        """Join the channel just posted to (once per process), so its history is readable."""
+        if posted[0] not in self.unjoinable:
+            self._join(posted[0])
+        return posted
+
+    def _join(self, channel_id: str) -> bool:
+        """Make sure the bot can read ``channel_id``: ``conversations.join`` a public channel.
+
+        ``chat:write.public`` lets the bot post to a public channel it is not in, but not read
+        it, and reading is how an interrupted post is found again. Never raises: a channel that
+        cannot be joined (no ``channels:join`` scope, archived…) is one warning; an interrupted
+        post there is then held rather than posted twice (see :meth:`find_sent`).
+        """
+        if channel_id in self._joined:
+            return True
+        try:
+            self.client.conversations_join(channel=channel_id)
+        except SlackApiError as exc:
+            error, _ = _api_error(exc)
+            if error in _NOT_JOINABLE:
+                self._joined.add(channel_id)  # private: the bot is in it by invitation, or not
+                return True
+            why = _scrub(failure_text(channel_id, "conversations.join", 1, error), self.client)
+        except (SlackClientError, OSError) as exc:
+            unreachable = f"cannot reach Slack ({type(exc).__name__})"
+            why = failure_text(channel_id, "conversations.join", 1, unreachable)
+        else:
+            self._joined.add(channel_id)
+            self.unjoinable.pop(channel_id, None)
+            return True
+        log.warning(
+            "cannot join a channel budgetbot posts to, so it cannot read it to check an"
+            " interrupted post (such a notification is held, never posted twice): %s",
+            why,
+        )
+        self.unjoinable[channel_id] = why
+        return False
+
+    # -- finding an interrupted post --------------------------------------------------------
 
     def find_sent(self, note: Note) -> tuple[str, str] | None:
         """The message an earlier, interrupted attempt posted for ``note``, found by its key.
 
-        Looks in the thread (replies) or the channel's recent history for message metadata
-        carrying the note's ``dedup_key``. An answer Slack cannot give counts as "not found":
-        posting again is then the lesser harm than never posting.
+        Message metadata carries the note's ``dedup_key``. The message may be wherever a post
+        could have put it: in the thread the note now belongs to, at the top level of its
+        channel (posted before a later alert of the same rule, group and period became the
+        thread's root), or in the thread of another of budgetbot's messages of the same rule,
+        group and period. So the thread is read, then the channel's recent history
+        (:data:`HISTORY_PAGES` pages), then the threads under those messages.
+
+        None means Slack answered and the message is not there. A lookup Slack cannot answer
+        (the bot cannot read the channel even after joining it, a missing scope, Slack
+        unreachable) raises :class:`DeliveryError`: the notification is held and reported,
+        never posted a second time on a guess, until a later cycle can tell.
         """
+        key = note.dedup_key
         thread = note.thread if isinstance(note, Outgoing | OutgoingNotice) else None
-        channel = thread[0] if thread else (note.channel or self.default_channel)
-        if not channel:
-            return None
-        try:
-            channel_id = self._channel_id(channel)
-            if channel_id is None:
-                return None
-            if thread is not None:
-                answer = self.client.conversations_replies(
-                    channel=channel_id, ts=thread[1], include_all_metadata=True, limit=200
-                )
-            else:
-                answer = self.client.conversations_history(
-                    channel=channel_id, include_all_metadata=True, limit=200
-                )
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("%s: could not look for an earlier post: %s", channel, _scrub(str(exc)))
-            return None
-        for message in answer.get("messages") or []:
-            payload = (message.get("metadata") or {}).get("event_payload") or {}
-            if payload.get("dedup_key") == note.dedup_key:
-                return channel_id, str(message["ts"])
+        if thread is not None:
+            found = self._find_in_thread(thread[0], thread[1], key)
+            if found is not None:
+                return found
+        places = [thread[0]] if thread is not None else []
+        if own := note.channel or self.default_channel:
+            places.append(own)
+        searched: set[str] = set()
+        for place in places:
+            channel_id = self._lookup_channel_id(place)
+            if channel_id is None or channel_id in searched:
+                continue
+            searched.add(channel_id)
+            skip = thread[1] if thread is not None and thread[0] == channel_id else None
+            found = self._find_in_channel(channel_id, key, _thread_key(note), skip)
+            if found is not None:
+                return found
         return None
+
+    def _lookup_channel_id(self, channel: str) -> str | None:
+        """The id of a channel name; None when Slack lists no such channel (a post there
+        would be refused too: ``channel_not_found``)."""
+        try:
+            return self._channel_id(channel)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            raise self._held(channel, "conversations.list", exc) from None
+
+    def _find_in_channel(
+        self, channel_id: str, key: str, thread_key: str | None, skip: str | None
+    ) -> tuple[str, str] | None:
+        roots: list[str] = []
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            answer = self._read(
+                "conversations.history",
+                channel_id,
+                include_all_metadata=True,
+                limit=HISTORY_PAGE_SIZE,
+                cursor=cursor,
+            )
+            for message in answer.get("messages") or []:
+                payload = _event_payload(message)
+                if payload.get("dedup_key") == key:
+                    return channel_id, str(message["ts"])
+                if (
+                    thread_key is not None
+                    and message.get("reply_count")
+                    and message.get("ts") != skip
+                    and str(payload.get("dedup_key") or "").startswith(thread_key + "|")
+                ):
+                    roots.append(str(message["ts"]))
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        for root in roots:
+            found = self._find_in_thread(channel_id, root, key)
+            if found is not None:
+                return found
+        return None
+
+    def _find_in_thread(self, channel_id: str, ts: str, key: str) -> tuple[str, str] | None:
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            answer = self._read(
+                "conversations.replies",
+                channel_id,
+                ts=ts,
+                include_all_metadata=True,
+                limit=HISTORY_PAGE_SIZE,
+                cursor=cursor,
+            )
+            if answer is None:
+                return None  # the thread's root was deleted: nothing can be in it
+            for message in answer.get("messages") or []:
+                if _event_payload(message).get("dedup_key") == key:
+                    return channel_id, str(message["ts"])
+            cursor = (answer.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return None
+
+    def _read(self, method: str, channel_id: str, **args: Any) -> Any:
+        """One history or replies page; joins the channel once if the bot is not in it.
+
+        Returns None for a thread that does not exist; raises the held :class:`DeliveryError`
+        for anything Slack cannot answer.
+        """
+        call = getattr(self.client, method.replace(".", "_"))
+        for attempt in (1, 2):
+            try:
+                return call(channel=channel_id, **args)
+            except SlackApiError as exc:
+                error, _ = _api_error(exc)
+                if error == "thread_not_found" and method == "conversations.replies":
+                    return None
+                if error == "not_in_channel" and attempt == 1:
+                    self._joined.discard(channel_id)  # evidently not (any more)
+                    if self._join(channel_id):
+                        continue
+                raise self._held(channel_id, method, exc) from None
+            except (SlackClientError, OSError) as exc:
+                raise self._held(channel_id, method, exc) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _held(self, where: str, method: str, exc: Exception) -> DeliveryError:
+        """The failure of a lookup: the notification waits, it is not posted again blind."""
+        failure = _delivery_error(self.client, where, method, exc)
+        return DeliveryError(
+            f"{failure}; cannot tell whether an interrupted attempt posted it, so it is held"
+            " (not posted again) until budgetbot can read the channel"
+        )
 
     def _channel_id(self, channel: str) -> str | None:
         """A channel id for a name like ``#quantum-spend`` (history needs ids), cached."""
@@ -531,6 +688,20 @@ class SlackSink:
                 if not cursor:
                     break
         return self._channel_ids.get(name)
+
+
+def _event_payload(message: Mapping[str, Any]) -> Mapping[str, Any]:
+    payload = (message.get("metadata") or {}).get("event_payload")
+    return payload if isinstance(payload, Mapping) else {}
+
+
+def _thread_key(note: Note) -> str | None:
+    """The rule, group and period a note's thread is about (None: a note of no thread)."""
+    if isinstance(note, Outgoing):
+        return note.finding.thread_key
+    if isinstance(note, OutgoingNotice):
+        return note.thread_key
+    return None
 
 
 def respond_url(

@@ -22,6 +22,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+#: Tries of a schema upgrade that lost a race to another process (SQLite).
+_UPGRADE_ATTEMPTS = 5
 #: Upgrades from version N-1 to N, applied in order by ``Store.upgrade``. Version 1 is the
 #: initial schema, created whole; later versions add their ALTERs here.
 MIGRATIONS: dict[int, list[str]] = {}
@@ -162,6 +164,9 @@ class StoredNotification:
     ts: str | None
     attempts: int
     last_error: str | None
+    #: The delivery lease: who holds it (``budgetbot.store.lease``) and until when.
+    claimed_by: str | None = None
+    claimed_until: dt.datetime | None = None
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -222,32 +227,53 @@ class Store:
         """Create or upgrade the schema to ``SCHEMA_VERSION``; returns the version reached.
 
         Safe to run from several processes at once: on PostgreSQL an advisory lock serializes
-        upgrades.
+        upgrades; on SQLite the whole upgrade is one ``BEGIN IMMEDIATE`` transaction (the file's
+        write lock, taken before looking at what exists), and a lost race is tried again.
         """
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
+        for attempt in range(1, _UPGRADE_ATTEMPTS + 1):
+            try:
+                return self._upgrade()
+            except sa.exc.OperationalError as exc:
+                # Only SQLite gets here by racing: another process created a table between our
+                # look and our CREATE, or held the write lock past the busy timeout.
+                if attempt == _UPGRADE_ATTEMPTS or not _lost_schema_race(exc):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _upgrade(self) -> int:
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # pysqlite begins transactions lazily (and never for DDL): without an explicit
+                # BEGIN IMMEDIATE, create_all's "does it exist?" and its CREATE race.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            elif conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(7262001)"))
-            metadata.create_all(conn)
-            found = conn.execute(
-                sa.select(meta.c.value).where(meta.c.key == "schema_version")
-            ).scalar_one_or_none()
-            current = SCHEMA_VERSION if found is None else int(found)
-            if current > SCHEMA_VERSION:
-                raise SchemaTooNew(
-                    f"the database's schema version {current} is newer than this budgetbot's"
-                    f" ({SCHEMA_VERSION}): upgrade budgetbot"
-                )
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS.get(version, []):
-                    conn.execute(sa.text(statement))
-            if found is None:
-                conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif current != SCHEMA_VERSION:
-                conn.execute(
-                    meta.update()
-                    .where(meta.c.key == "schema_version")
-                    .values(value=str(SCHEMA_VERSION))
-                )
+            version = self._upgrade_in(conn)
+            conn.commit()
+        return version
+
+    def _upgrade_in(self, conn: Connection) -> int:
+        metadata.create_all(conn)
+        found = conn.execute(
+            sa.select(meta.c.value).where(meta.c.key == "schema_version")
+        ).scalar_one_or_none()
+        current = SCHEMA_VERSION if found is None else int(found)
+        if current > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"the database's schema version {current} is newer than this budgetbot's"
+                f" ({SCHEMA_VERSION}): upgrade budgetbot"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS.get(version, []):
+                conn.execute(sa.text(statement))
+        if found is None:
+            conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        elif current != SCHEMA_VERSION:
+            conn.execute(
+                meta.update()
+                .where(meta.c.key == "schema_version")
+                .values(value=str(SCHEMA_VERSION))
+            )
         return SCHEMA_VERSION
 
     def schema_version(self) -> int:
@@ -348,6 +374,8 @@ class Store:
             ts=m["ts"],
             attempts=m["attempts"],
             last_error=m["last_error"],
+            claimed_by=m["claimed_by"],
+            claimed_until=_utc(m["claimed_until"]),
         )
 
     def pending(self, now: dt.datetime | None = None) -> list[StoredNotification]:
@@ -364,20 +392,29 @@ class Store:
             rows = conn.execute(query).all()
         return [self._row(r) for r in rows]
 
-    def claim(self, id_: int, owner: str, now: dt.datetime, lease: dt.timedelta) -> int | None:
+    def claim(
+        self,
+        id_: int,
+        owner: str,
+        now: dt.datetime,
+        lease: dt.timedelta,
+        *,
+        dead_owner: str | None = None,
+    ) -> int | None:
         """Take the delivery lease on an unsent row.
 
         Returns how many attempts were started on the row *before* this one (an attempt that
         may have posted it), or None when another process holds the lease or it was sent.
+        With ``dead_owner`` (a holder known dead), that holder's lease is taken over before it
+        ends, unless someone else took it first.
         """
+        free = [outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now]
+        if dead_owner is not None:
+            free.append(outbox.c.claimed_by == dead_owner)
         with self.engine.begin() as conn:
             found = conn.execute(
                 outbox.update()
-                .where(
-                    outbox.c.id == id_,
-                    outbox.c.sent_at.is_(None),
-                    sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
-                )
+                .where(outbox.c.id == id_, outbox.c.sent_at.is_(None), sa.or_(*free))
                 .values(claimed_by=owner, claimed_until=now + lease, attempts=outbox.c.attempts + 1)
                 .returning(outbox.c.attempts)
             ).first()
@@ -605,6 +642,11 @@ class Store:
             query = query.where(home_viewers.c.opened_at >= since)
         with self.engine.connect() as conn:
             return [r.user_id for r in conn.execute(query).all()]
+
+
+def _lost_schema_race(exc: sa.exc.OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "already exists" in text or "database is locked" in text
 
 
 def _owned(owner: str | None) -> list[sa.ColumnElement[bool]]:

@@ -6,6 +6,12 @@
 a slash command's ``response_url`` and ``POST /upload/<file_id>`` for the upload URL of
 ``files_upload_v2``.
 
+Channels have members, as in Slack: the bot may post to a public channel it is not in
+(``chat:write.public``), but reading its history or a thread (``conversations.history`` /
+``replies``) answers ``not_in_channel`` until it joins (``conversations.join``) or is invited
+(:meth:`FakeSlack.add_channel` with ``member=True``). A private channel (``private=True``) cannot
+be joined (``method_not_supported_for_channel_type``) and, to a non-member, does not exist.
+
 Faults are injected per method with :meth:`FakeSlack.fail`: a 429 with ``Retry-After``, an
 ``{"ok": false, "error": …}`` answer with status 200, a 5xx, or a raw (malformed) body.
 """
@@ -127,6 +133,10 @@ class FakeSlack:
         self.answer_delay: dict[str, float] = {}
         #: channel id → name, for conversations.list (every channel posted to by name).
         self.channel_names: dict[str, str] = {}
+        #: Channel ids the bot is a member of (joined or invited).
+        self.members: set[str] = set()
+        #: Channel ids of private channels.
+        self.private: set[str] = set()
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -231,6 +241,17 @@ class FakeSlack:
             self._faults.append(fault)
         return fault
 
+    def add_channel(self, name: str, *, private: bool = False, member: bool = False) -> str:
+        """Create a channel (``#name``), the bot invited when ``member``; returns its id."""
+        cid = self.channel_id(name)
+        with self._lock:
+            self.channel_names[cid] = name.removeprefix("#")
+            if private:
+                self.private.add(cid)
+            if member:
+                self.members.add(cid)
+        return cid
+
     @staticmethod
     def channel_id(channel: str) -> str:
         """The stable id the fake gives a channel name (``#name`` or ``name``); ids pass."""
@@ -302,6 +323,8 @@ class FakeSlack:
         if not p.get("text") and not p.get("blocks") and not p.get("attachments"):
             return {"ok": False, "error": "no_text"}
         cid = self.channel_id(str(p["channel"]))
+        if not self._visible(cid):
+            return {"ok": False, "error": "channel_not_found"}
         if not _ID.match(str(p["channel"])):
             self.channel_names[cid] = str(p["channel"]).removeprefix("#")
         thread_ts = p.get("thread_ts")
@@ -347,17 +370,55 @@ class FakeSlack:
             "permalink": f"https://fake-workspace.slack.test/archives/{cid}/p{ts.replace('.', '')}",
         }
 
+    def _visible(self, cid: str) -> bool:
+        """A private channel does not exist for a bot that is not in it."""
+        return cid not in self.private or cid in self.members
+
+    def _unreadable(self, cid: str) -> str | None:
+        """Slack's error for reading a channel's messages, or None when the bot may."""
+        if not self._visible(cid):
+            return "channel_not_found"
+        if cid.startswith("D") or cid in self.members:
+            return None
+        return "not_in_channel"
+
     def _m_conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
         channels = [
-            {"id": cid, "name": name, "is_channel": True, "is_member": True}
+            {
+                "id": cid,
+                "name": name,
+                "is_channel": True,
+                "is_private": cid in self.private,
+                "is_member": cid in self.members,
+            }
             for cid, name in sorted(self.channel_names.items())
+            if self._visible(cid)
         ]
         return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
+
+    def _m_conversations_join(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = str(p.get("channel", ""))
+        if not _ID.match(channel):
+            return {"ok": False, "error": "channel_not_found"}  # as Slack: ids only
+        if channel.startswith("D"):
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        if not self._visible(channel):
+            return {"ok": False, "error": "channel_not_found"}
+        if channel in self.private:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        answer: dict[str, Any] = {"ok": True, "channel": {"id": channel, "is_member": True}}
+        if channel in self.members:
+            answer["warning"] = "already_in_channel"
+        self.members.add(channel)
+        return answer
 
     def _m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
         if not _ID.match(str(p.get("channel", ""))):
             return {"ok": False, "error": "channel_not_found"}  # as Slack: ids only
         cid = self.channel_id(str(p.get("channel", "")))
+        refused = self._unreadable(cid)
+        if refused:
+            return {"ok": False, "error": refused}
         with_metadata = _truthy(p.get("include_all_metadata", False))
         limit = int(p.get("limit") or 100)
         oldest = float(p.get("oldest") or 0)
@@ -371,14 +432,20 @@ class FakeSlack:
             and (latest is None or float(m.ts) <= latest)
         ]
         top.reverse()  # newest first
+        start = int(p.get("cursor") or 0)
+        page, more = top[start : start + limit], len(top) > start + limit
         return {
             "ok": True,
-            "messages": [m.as_slack(with_metadata=with_metadata) for m in top[:limit]],
-            "has_more": len(top) > limit,
+            "messages": [m.as_slack(with_metadata=with_metadata) for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
 
     def _m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
         cid = self.channel_id(str(p.get("channel", "")))
+        refused = self._unreadable(cid)
+        if refused:
+            return {"ok": False, "error": refused}
         parent = self._find(cid, str(p.get("ts", "")))
         if parent is None:
             return {"ok": False, "error": "thread_not_found"}

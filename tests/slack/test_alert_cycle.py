@@ -109,3 +109,67 @@ policies:
     assert reply["thread_ts"] == alert["ts"]
     # $130,116.64 of $400,000 is 32.5%: percentages are rounded down, never up to a level.
     assert reply["text"].startswith("Back under 80%: The organization has used 32% of its")
+
+
+ORG_POLICY = """
+policies:
+  - name: org-month
+    scope: organization
+    budget: {{usd: {budget}}}
+    alert_at: [50, 80]
+    channel: "#quantum-spend"
+"""
+
+
+def test_an_alert_that_fails_to_render_is_a_failed_notification(
+    hostile_sim: SimServer, fake_slack: FakeSlack, tmp_path: Path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(ORG_POLICY.format(budget=150_000))
+    env = cli_env(hostile_sim, fake_slack, tmp_path)
+    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+    hostile_sim.now = now
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise ValueError("a rendering bug")
+
+    monkeypatch.setattr("budgetbot.slack.deliver.alert_message", broken)
+    result = CliRunner().invoke(
+        main, ["check", "--now", now.isoformat(), "--policies", str(rules)], env=env
+    )
+    assert result.exit_code == 1, result.output
+    assert "1 to notify, 0 sent, 1 failed" in result.output
+    assert "ValueError: a rendering bug" in result.output
+    assert fake_slack.messages("#quantum-spend") == []
+
+
+def test_no_back_under_reply_for_an_alert_never_delivered(
+    hostile_sim: SimServer, fake_slack: FakeSlack, tmp_path: Path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    rules = tmp_path / "rules.yaml"
+    env = cli_env(hostile_sim, fake_slack, tmp_path)
+    now = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+    hostile_sim.now = now
+
+    def check(budget: int) -> int:
+        rules.write_text(ORG_POLICY.format(budget=budget))
+        result = CliRunner().invoke(
+            main, ["check", "--now", now.isoformat(), "--policies", str(rules)], env=env
+        )
+        return result.exit_code
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise ValueError("a rendering bug")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("budgetbot.slack.deliver.alert_message", broken)
+        assert check(150_000) == 1  # 80% crossed, but the alert cannot be rendered
+        assert check(400_000) == 1  # the budget was raised: the alert is still undelivered
+        assert fake_slack.messages("#quantum-spend") == []  # and no "back under" either
+    assert check(400_000) == 0  # the alert goes out once it renders ...
+    assert check(400_000) == 0  # ... and only then is it resolved, in its thread
+    alert, reply = fake_slack.messages("#quantum-spend")
+    assert alert["metadata"]["event_type"] == "budgetbot_alert"
+    assert reply["thread_ts"] == alert["ts"] and reply["text"].startswith("Back under 80%")

@@ -264,3 +264,26 @@ def test_sink_posts_digests_with_their_own_metadata(
     assert post["metadata"]["event_type"] == "budgetbot_digest"
     assert post["metadata"]["event_payload"]["dedup_key"] == note.dedup_key
     assert post["text"] and post["blocks"]
+
+
+def test_an_unreadable_or_unrenderable_notification_is_counted_as_failed(
+    fake_slack: FakeSlack, web_client: WebClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.memory()
+    finding = make_finding()
+    payload = json.dumps(
+        {"type": "alert", "finding": finding.model_dump(mode="json"), "reason": "FIRST"}
+    )
+    [damaged] = store.record([], [("damaged", "damaged", "#quantum-spend", "{not json")], NOW)
+    [alert] = store.record([], [("k80", finding.thread_key, "#quantum-spend", payload)], NOW)
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise KeyError("level")
+
+    monkeypatch.setattr("budgetbot.slack.deliver.alert_message", broken)
+    sent, failed = deliver_pending(store, SlackSink(web_client), NOW)
+    assert sent == []
+    assert [(n.id, n.dedup_key) for n, _ in failed] == [(damaged, "damaged"), (alert, "k80")]
+    assert failed[0][1].startswith("JSONDecodeError") and failed[1][1] == "KeyError: 'level'"
+    assert [r.id for r in store.pending()] == [damaged, alert]  # kept for the next cycle
+    assert fake_slack.posts() == []

@@ -36,6 +36,12 @@ def test_post_update_permalink_and_history(fake_slack: FakeSlack) -> None:
     assert first["message"]["metadata"] == meta
     assert reply["message"]["thread_ts"] == first["ts"]
 
+    # Posting needs no membership (chat:write.public); reading does.
+    with pytest.raises(SlackApiError) as outside:
+        client.conversations_history(channel=first["channel"])
+    assert outside.value.response["error"] == "not_in_channel"
+    joined = client.conversations_join(channel=first["channel"])
+    assert joined["ok"] and "warning" not in joined
     history = client.conversations_history(channel=first["channel"])
     assert [m["text"] for m in history["messages"]] == ["two", "one"]  # newest first, no replies
     assert all("metadata" not in m for m in history["messages"])

@@ -115,3 +115,49 @@ def test_racing_writers_record_a_notification_once(db_url):
     assert sorted(claims) == [False, False, False, True]
     for s in stores:
         s.close()
+
+
+def _race_to_create(url: str, racers: int) -> list[BaseException]:
+    """``racers`` stores, each with its own engine, opening one fresh database at once."""
+    barrier = threading.Barrier(racers)
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        barrier.wait()
+        try:
+            Store(url).close()
+        except BaseException as exc:  # every failure counts, whatever its kind
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(racers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return errors
+
+
+def test_first_start_by_many_at_once_never_fails_on_sqlite(tmp_path):
+    # Before the fix every round failed with "table … already exists".
+    for round_ in range(15):
+        url = f"sqlite:///{tmp_path / f'fresh-{round_}.db'}"
+        assert _race_to_create(url, racers=6) == []
+        store = Store(url)
+        assert store.schema_version() == SCHEMA_VERSION
+        with store.engine.connect() as conn:
+            versions = conn.execute(sa.text("SELECT count(*) FROM budgetbot_meta")).scalar_one()
+        assert versions == 1
+        store.close()
+
+
+def test_first_start_by_many_at_once_never_fails_on_postgresql(pg_schema_url):
+    from budgetbot.store.db import metadata
+
+    for _ in range(5):
+        engine = sa.create_engine(pg_schema_url.replace("postgresql://", "postgresql+psycopg://"))
+        metadata.drop_all(engine)  # a fresh schema each round
+        engine.dispose()
+        assert _race_to_create(pg_schema_url, racers=6) == []
+        store = Store(pg_schema_url)
+        assert store.schema_version() == SCHEMA_VERSION
+        store.close()

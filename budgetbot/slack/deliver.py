@@ -35,9 +35,8 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from budgetbot.alerts.cycle import DeliveryError, Note, Outgoing, OutgoingDigest, OutgoingNotice
-from budgetbot.render.blocks import IONQ_CONSOLE_URL, Block, alert_message
+from budgetbot.render.blocks import IONQ_CONSOLE_URL, Block, alert_message, notice_message
 from budgetbot.render.digest import digest_blocks
-from budgetbot.render.slack_text import escape
 from budgetbot.reports.digest import DigestReport
 
 from .mentions import MentionResolver
@@ -87,7 +86,11 @@ MAX_DIGEST_BLOCKS = 50
 CHART_LINK_TEXT = "Chart: spend per day and top projects"
 
 _HINTS = {
-    "channel_not_found": "is the bot invited to the channel?",
+    "channel_not_found": (
+        "no such channel, or it is private and the bot is not invited: create it (private:"
+        " /invite @budgetbot there) or change the `channel:` of the policy or digest that"
+        " names it"
+    ),
     "not_in_channel": "invite the bot to the channel",
     "is_archived": "the channel is archived",
     "invalid_auth": "check SLACK_BOT_TOKEN",
@@ -472,8 +475,7 @@ class SlackSink:
             channel, thread_ts = note.thread  # a reply to an alert lives in its thread
         if not channel:
             raise DeliveryError(NO_CHANNEL)
-        text = escape(note.text)
-        blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        text, blocks = notice_message(note.text)
         metadata = {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"dedup_key": note.dedup_key}}
         return post_message(
             self.client, channel, text, blocks, thread_ts=thread_ts, metadata=metadata

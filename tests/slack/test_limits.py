@@ -28,7 +28,7 @@ from budgetbot.render.blocks import (
 from budgetbot.render.budgets import budgets_blocks
 from budgetbot.render.digest import digest_blocks
 from budgetbot.render.home import HomeAlert, home_view
-from budgetbot.render.slack_text import cut, escape
+from budgetbot.render.slack_text import cut, escape, fit_blocks
 from budgetbot.reports.digest import DigestReport, TopEntry
 from budgetbot.rules.findings import Burn, Figure
 from tests.fakes.slack_api import block_kit_errors, iter_blocks_text
@@ -215,6 +215,64 @@ def test_reports_help_and_errors_fit(name: str, groups: int, daily: bool) -> Non
     assert_message(*report_message(report(groups, name=name + "{i}", daily=daily)))
     assert_message(*help_message(name, name))
     assert_message(*error_message(name))
+
+
+texts = st.lists(
+    st.sampled_from(["&amp;", "&lt;!channel&gt;", "<@U123>", "<https://x.test/a|b>", "ab", "é"]),
+    max_size=1500,
+).map("".join)
+button = st.builds(
+    lambda label, value: {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label or "b"},
+        "action_id": "a",
+        "value": value or "v",
+    },
+    texts,
+    texts,
+)
+block = st.one_of(
+    st.builds(
+        lambda t: {"type": "header", "text": {"type": "plain_text", "text": t or "h"}}, texts
+    ),
+    st.builds(lambda t: {"type": "section", "text": {"type": "mrkdwn", "text": t or "s"}}, texts),
+    st.builds(
+        lambda ts: {
+            "type": "section",
+            "fields": [{"type": "mrkdwn", "text": t or "f"} for t in ts],
+        },
+        st.lists(texts, min_size=1, max_size=14),
+    ),
+    st.builds(
+        lambda ts: {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": t or "c"} for t in ts],
+        },
+        st.lists(texts, min_size=1, max_size=14),
+    ),
+    st.builds(
+        lambda bs: {"type": "actions", "elements": bs}, st.lists(button, min_size=1, max_size=30)
+    ),
+    st.just({"type": "divider"}),
+)
+
+
+@LAW
+@given(blocks=st.lists(block, max_size=120), max_blocks=st.sampled_from([50, 100]))
+def test_the_guard_holds_any_payload_to_every_limit(
+    blocks: list[dict[str, Any]], max_blocks: int
+) -> None:
+    """The one guard in render/: whatever a renderer built, what leaves is within the limits,
+    cut safely, and blocks past the limit are counted."""
+    fitted = fit_blocks(blocks, max_blocks)
+    assert block_kit_errors(fitted, max_blocks=max_blocks) == []
+    for piece in iter_blocks_text(fitted):
+        assert_safe(piece)
+    if len(blocks) > max_blocks:
+        [n] = re.findall(r"… and (\d+) more blocks", fitted[-1]["elements"][0]["text"])
+        assert len(fitted) - 1 + int(n) == len(blocks)
+    else:
+        assert len(fitted) == len(blocks)
 
 
 # -- examples ---------------------------------------------------------------------------------

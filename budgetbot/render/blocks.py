@@ -23,12 +23,23 @@ from budgetbot.rules.findings import Finding
 from .messages import alert_headline, alert_lines, amount, figure_text, period_words
 from .slack_text import (
     MAX_BLOCKS,
+    MAX_BUTTON,
     MAX_CONTEXT_ELEMENTS,
+    MAX_CONTEXT_TEXT,
+    MAX_FIELD,
     MAX_FIELDS,
     MAX_HEADER,
+    MAX_NAME,
     MAX_SECTION,
     MAX_TEXT,
+    MAX_URL,
+    MAX_VALUE,
+    cut,
+    cut_middle,
     escape,
+    escape_cut,
+    fit_blocks,
+    fit_message,
 )
 from .text import bound_text, column_label, hours, money
 
@@ -47,6 +58,7 @@ __all__ = [
     "alert_status_lines",
     "error_message",
     "help_message",
+    "notice_message",
     "read_alert_ref",
     "report_message",
     "with_alert_status",
@@ -54,13 +66,6 @@ __all__ = [
 
 Block = dict[str, Any]
 
-#: A section field's text is limited to 2,000 characters; a context element's text likewise.
-MAX_FIELD = 2000
-MAX_CONTEXT_TEXT = 2000
-#: Button labels (plain_text) and their URLs; a button's ``value``.
-MAX_BUTTON = 75
-MAX_URL = 3000
-MAX_VALUE = 2000
 #: Where the link button of an alert goes.
 IONQ_CONSOLE_URL = "https://cloud.ionq.com/"
 #: Action ids of the alert buttons (``slack/listeners/actions.py`` listens to them).
@@ -79,8 +84,6 @@ MAX_TABLE_WIDTH = 110
 MIN_TABLE_ROWS = 3
 #: Groups shown as their own sections when the table does not fit; the rest are folded.
 MAX_GROUP_SECTIONS = 20
-#: Names longer than this are cut in sections (a table cuts them at its name width).
-MAX_NAME = 200
 
 _TITLES = {"project": "project", "user": "user", "job": "job", "org": "organization"}
 _KIND_TITLES = {
@@ -95,33 +98,6 @@ _KIND_TITLES = {
 # -- small helpers ----------------------------------------------------------------------------
 
 
-def _fit(raw: str, limit: int) -> str:
-    """``escape(raw)`` cut to ``limit`` characters without splitting an entity (``&amp;``)."""
-    escaped = escape(raw)
-    if len(escaped) <= limit:
-        return escaped
-    out: list[str] = []
-    size = 0
-    for ch in raw:
-        piece = escape(ch)
-        if size + len(piece) > limit - 1:
-            break
-        out.append(piece)
-        size += len(piece)
-    return "".join(out) + "…"
-
-
-def _cut(text: str, limit: int) -> str:
-    """Cut already-safe text (our own words, escaped names) at a line or entity boundary."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    amp = head.rfind("&")
-    if amp != -1 and ";" not in head[amp:]:
-        head = head[:amp]
-    return head + "…"
-
-
 def _lines_within(lines: Sequence[str], limit: int, more: str = "… and {n} more") -> str:
     """Join lines up to ``limit`` characters; the lines left out are counted on a last line."""
     kept: list[str] = []
@@ -134,15 +110,15 @@ def _lines_within(lines: Sequence[str], limit: int, more: str = "… and {n} mor
             break
         kept.append(line)
         size += len(line) + 1
-    return _cut("\n".join(kept), limit)
+    return cut("\n".join(kept), limit)
 
 
 def _plain(text: str, limit: int = MAX_HEADER) -> Block:
-    return {"type": "plain_text", "text": _cut(text, limit), "emoji": True}
+    return {"type": "plain_text", "text": cut(text, limit), "emoji": True}
 
 
 def _mrkdwn(text: str, limit: int = MAX_SECTION) -> Block:
-    return {"type": "mrkdwn", "text": _cut(text, limit)}
+    return {"type": "mrkdwn", "text": cut(text, limit)}
 
 
 def _header(text: str) -> Block:
@@ -161,21 +137,21 @@ def _context(texts: Sequence[str]) -> Block:
 
 
 def _fallback(text: str) -> str:
-    return _cut(text, MAX_TEXT)
+    return cut(text, MAX_TEXT)
 
 
 def _within_limits(blocks: list[Block]) -> list[Block]:
-    """Last guard: never more blocks than Slack takes (the renderers plan for fewer)."""
-    return blocks if len(blocks) <= MAX_BLOCKS else blocks[: MAX_BLOCKS - 1] + blocks[-1:]
+    """Last guard: every block within Slack's limits (the renderers plan for them)."""
+    return fit_blocks(blocks, MAX_BLOCKS)
 
 
 # -- alerts -----------------------------------------------------------------------------------
 
 
 def _alert_fields(f: Finding) -> list[Block]:
-    fields = [f"*Rule*\n`{_fit(f.rule, 200)}`"]
+    fields = [f"*Rule*\n`{escape_cut(f.rule, 200)}`"]
     if f.scope != "organization":
-        fields.append(f"*{escape(f.scope.capitalize())}*\n{_fit(f.group_name, MAX_NAME)}")
+        fields.append(f"*{escape(f.scope.capitalize())}*\n{escape_cut(f.group_name, MAX_NAME)}")
     if f.kind == "anomaly":
         day = f.day.isoformat() if f.day else f.period
         fields.append(f"*Spent on {escape(day)}*\n{figure_text(f.value, 'usd')}")
@@ -286,7 +262,7 @@ def _when(at: dt.datetime) -> str:
 
 def _who(user: str) -> str:
     """A Slack user id becomes a mention (Slack shows the name); anything else is escaped."""
-    return f"<@{user}>" if _SLACK_USER_ID.match(user) else _fit(user, 80)
+    return f"<@{user}>" if _SLACK_USER_ID.match(user) else escape_cut(user, 80)
 
 
 def alert_status_lines(
@@ -317,6 +293,23 @@ def with_alert_status(blocks: Sequence[Block], lines: Sequence[str]) -> list[Blo
     return _within_limits([*out[:at], status, *out[at:]])
 
 
+def _mentions_within(mentions: Sequence[str], limit: int) -> str:
+    """Whole mentions, space-separated, up to ``limit`` characters; the rest counted."""
+    kept: list[str] = []
+    size = -1
+    for i, mention in enumerate(mentions):
+        more = f"and {len(mentions) - i} more"
+        room = limit - (
+            len(f"and {len(mentions) - i - 1} more") + 1 if i + 1 < len(mentions) else 0
+        )
+        if size + 1 + len(mention) > room:
+            kept.append(more)
+            break
+        kept.append(mention)
+        size += 1 + len(mention)
+    return " ".join(kept)
+
+
 def alert_message(
     finding: Finding,
     *,
@@ -331,24 +324,24 @@ def alert_message(
     reference (:class:`AlertRef`, with ``dedup_key``: the outbox key, by default the one the
     decision stage gives it); the last block links to the IonQ console.
     """
-    headline = alert_headline(finding)
-    cc = " ".join(mentions)
-    text = f"{escape(headline)} (rule {escape(finding.rule)})"
-    if cc:
-        text = f"{cc} {text}"
+    headline = alert_headline(finding, MAX_NAME)
+    text = f"{escape(headline)} (rule {escape_cut(finding.rule, 100)})"
+    if mentions:
+        text = f"{_mentions_within(mentions, 1000)} {text}"
+    cc = _mentions_within(mentions, MAX_SECTION - 3)
     title = _KIND_TITLES.get(finding.kind, "Budget alert")
     who = "the organization" if finding.scope == "organization" else finding.group_name
     blocks: list[Block] = [
-        _header(f"{title}: {_fit(who, MAX_HEADER)}"),
-        _section(f"*{_fit(headline, MAX_SECTION - 2)}*"),
+        _header(f"{title}: {escape_cut(who, MAX_HEADER)}"),
+        _section(f"*{escape_cut(headline, MAX_SECTION - 2)}*"),
         {"type": "section", "fields": _alert_fields(finding)},
     ]
-    lines = [escape(line) for line in alert_lines(finding)]
+    lines = [escape(line) for line in alert_lines(finding, MAX_NAME)]
     if not finding.certain:
         lines.insert(0, "Only the upper bound of this figure crosses the level; not a breach yet.")
-    blocks.append(_context([_cut(line, MAX_CONTEXT_TEXT) for line in lines]))
+    blocks.append(_context([cut(line, MAX_CONTEXT_TEXT) for line in lines]))
     if cc:
-        blocks.append(_section(_cut(f"cc {cc}", MAX_SECTION)))
+        blocks.append(_section(f"cc {cc}"))
     buttons = _alert_buttons(_ref(finding, dedup_key))
     if buttons is not None:
         blocks.append(buttons)
@@ -470,8 +463,8 @@ def _group_sections(report: Report, room: int) -> tuple[list[Block], int]:
         ]
         total = None if row.total is None else row.total.low
         bounded = row.total is not None and not row.total.exact
-        head = f"*{_fit(row.name, MAX_NAME)}*: {_words(total, bounded)}"
-        blocks.append(_section(head + "\n" + _cut(" · ".join(cells), 2500)))
+        head = f"*{escape_cut(row.name, MAX_NAME)}*: {_words(total, bounded)}"
+        blocks.append(_section(head + "\n" + cut(" · ".join(cells), 2500)))
     rest = rows[shown:]
     if rest:
         _, low, bounded = _folded(rest, len(report.columns))
@@ -540,7 +533,7 @@ def report_message(report: Report) -> tuple[str, list[Block]]:
             _section(
                 "*Where IonQ's top-5 lists hide part of a figure:*\n"
                 + _lines_within(
-                    [f"{_fit(r.name, MAX_NAME)}: {bound_text(r.total)}" for r in bounded],
+                    [f"{escape_cut(r.name, MAX_NAME)}: {bound_text(r.total)}" for r in bounded],
                     MAX_SECTION - 60,
                 )
             )
@@ -590,7 +583,7 @@ def help_message(
     """Short usage of ``/ionq-usage``, after the problem and a "did you mean" when given."""
     first = []
     if error:
-        first.append(_fit(error, 1000))
+        first.append(escape_cut(error, 1000))
     if suggestion:
         first.append(f"Did you mean `{_code_safe(suggestion)[:500]}`?")
     lead = " ".join(first)
@@ -600,10 +593,19 @@ def help_message(
         blocks.append(_section(lead))
     blocks.append(_section(USAGE))
     blocks.append(_context(["Example: `/ionq-usage user daily 7d`"]))
-    return _fallback(text), blocks
+    return fit_message(text, blocks)
 
 
 def error_message(text: str) -> tuple[str, list[Block]]:
     """One plain, polite sentence (details belong in the log, not in Slack)."""
-    sentence = _fit(text.strip() or "Something went wrong; please try again.", MAX_SECTION)
-    return _fallback(sentence), [_section(sentence)]
+    sentence = escape_cut(text.strip() or "Something went wrong; please try again.", MAX_SECTION)
+    return fit_message(sentence, [_section(sentence)])
+
+
+def notice_message(text: str) -> tuple[str, list[Block]]:
+    """An operational notice ("usage data unavailable since …", "Back under 80%: …") as one
+    section. Its text is escaped; a long one is cut in the middle, where a long name sits, so
+    its figures at the end still show."""
+    escaped = escape(text.strip()) or "(empty notice)"
+    body = cut_middle(escaped, MAX_SECTION)
+    return fit_message(cut_middle(escaped, MAX_TEXT), [_section(body)])

@@ -6,17 +6,30 @@ the bar shows the lower bound and the text says "at least".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from budgetbot.rules.findings import Burn
 
 from .messages import amount, figure_text, percent_text, period_words, subject
-from .slack_text import MAX_BLOCKS, MAX_SECTION, escape, truncate
+from .slack_text import (
+    MAX_BLOCKS,
+    MAX_HEADER,
+    MAX_NAME,
+    MAX_SECTION,
+    cut,
+    escape,
+    escape_cut,
+    fit_message,
+    lines_within,
+    more_line,
+)
 from .text import safe_terminal
 
-__all__ = ["bar", "budgets_blocks", "budgets_text", "burn_line"]
+__all__ = ["bar", "budgets_blocks", "budgets_text", "burn_line", "burn_row", "burn_sections"]
+
+Block = dict[str, Any]
 
 FULL, EMPTY = "█", "░"
 
@@ -29,9 +42,11 @@ def bar(percent: Decimal, width: int = 20) -> str:
     return FULL * filled + EMPTY * (width - filled)
 
 
-def burn_line(b: Burn) -> str:
-    """``Quantum Chem — November: $34,554.59 of $50,000.00 (69%); forecast $51,389.24``."""
-    who, _ = subject(b)
+def burn_line(b: Burn, name_limit: int | None = None) -> str:
+    """``Quantum Chem — November: $34,554.59 of $50,000.00 (69%); forecast $51,389.24``.
+
+    ``name_limit`` cuts a longer group name (Slack); the terminal shows it whole."""
+    who, _ = subject(b, name_limit)
     period = period_words(b.period_start, b.period_end)
     if not b.measurable or b.percent is None or b.budget is None:
         return f"{who} — {period}: no USD figure (IonQ reports credits without a USD breakdown)"
@@ -59,40 +74,58 @@ def budgets_text(burns: Sequence[Burn]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def budgets_blocks(
-    burns: Sequence[Burn], *, title: str = "Budgets"
-) -> tuple[str, list[dict[str, Any]]]:
-    """The Slack view: a header and one section per rule, within Block Kit's limits."""
-    text = f"{title}: {len(burns)} budget(s)"
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": truncate(title, 150)}}
-    ]
+def burn_row(b: Burn) -> str:
+    """One budget in Slack: a burn bar and its line, the name cut to :data:`MAX_NAME`."""
+    pct = b.percent.low if b.percent else Decimal(0)
+    return f"`{bar(pct, 12)}` {escape(burn_line(b, MAX_NAME))}"
+
+
+def burn_sections(
+    burns: Sequence[Burn],
+    room: int,
+    *,
+    row: Callable[[Burn], str] = burn_row,
+    head: Callable[[str, Sequence[Burn]], str] | None = None,
+) -> list[Block]:
+    """One section per rule (in order of first appearance), each row a budget, in at most
+    ``room`` blocks (at least 1).
+
+    Nothing is dropped silently: rows that do not fit a rule's section are counted on its last
+    line ("… and 12 more budgets"), and rules that do not fit the room are counted, with their
+    budgets, in a last block ("… and 40 more budgets in 3 more rules: a, b, c").
+    """
     by_rule: dict[str, list[Burn]] = {}
     for b in burns:
         by_rule.setdefault(b.rule, []).append(b)
+    rules = list(by_rule.items())
+    fits = rules if len(rules) <= room else rules[: max(room - 1, 0)]
+    blocks: list[Block] = []
+    for rule, items in fits:
+        title = head(rule, items) if head else f"*{escape_cut(rule, 100)}*"
+        text, _ = lines_within([row(b) for b in items], MAX_SECTION, head=title, unit="budgets")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    left = rules[len(fits) :]
+    if left:
+        count = sum(len(items) for _, items in left)
+        names = ", ".join(escape_cut(r, 64) for r, _ in left[:20])
+        more = ", …" if len(left) > 20 else ""
+        line = (
+            f"{more_line(count, 'budgets')} in {len(left)} more rules than fit here: {names}{more}"
+        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": cut(line, 2000)}})
+    return blocks
+
+
+def budgets_blocks(burns: Sequence[Burn], *, title: str = "Budgets") -> tuple[str, list[Block]]:
+    """The Slack view: a header and one section per rule, within Block Kit's limits; budgets
+    that do not fit are counted ("… and N more budgets")."""
+    text = f"{title}: {len(burns)} budget(s)"
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": cut(title, MAX_HEADER)}}
+    ]
     if not burns:
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": "No budget policies."}}
         )
-    for rule, items in by_rule.items():
-        if len(blocks) >= MAX_BLOCKS - 1:
-            blocks.append(
-                {
-                    "type": "context",
-                    "elements": [
-                        {"type": "mrkdwn", "text": "More budgets than fit in one message."}
-                    ],
-                }
-            )
-            break
-        rows = [f"*{escape(rule)}*"]
-        for b in items:
-            pct = b.percent.low if b.percent else Decimal(0)
-            rows.append(f"`{bar(pct, 12)}` {escape(burn_line(b))}")
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": truncate("\n".join(rows), MAX_SECTION)},
-            }
-        )
-    return text, blocks
+    blocks.extend(burn_sections(burns, MAX_BLOCKS - len(blocks)))
+    return fit_message(text, blocks)

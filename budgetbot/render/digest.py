@@ -8,12 +8,25 @@ from typing import Any
 
 from budgetbot.reports.digest import DigestReport, TopEntry
 
-from .budgets import bar, burn_line
+from .budgets import bar, burn_line, burn_sections
 from .messages import figure_text, period_words
-from .slack_text import MAX_SECTION, escape, truncate
+from .slack_text import (
+    MAX_BLOCKS,
+    MAX_HEADER,
+    MAX_NAME,
+    MAX_SECTION,
+    cut,
+    escape,
+    escape_cut,
+    fit_message,
+    lines_within,
+)
 from .text import hours, money, safe_terminal
 
-__all__ = ["digest_blocks", "digest_text", "sparkline"]
+__all__ = ["DIGEST_BLOCKS", "digest_blocks", "digest_text", "sparkline"]
+
+#: Blocks a digest takes at most: one fewer than Slack's limit, so its chart's link always fits.
+DIGEST_BLOCKS = MAX_BLOCKS - 1
 
 _TICKS = "▁▂▃▄▅▆▇█"
 
@@ -83,15 +96,25 @@ def digest_text(d: DigestReport) -> str:
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION)}}
+
+
+def _top_section(title: str, entries: list[TopEntry]) -> dict[str, Any]:
+    rows = [
+        f"{i}. {escape_cut(e.name, MAX_NAME)}: {escape(figure_text(e.value, 'usd'))}"
+        for i, e in enumerate(entries, 1)
+    ] or ["(none)"]
+    text, _ = lines_within(rows, MAX_SECTION, head=f"*{title}*", unit=title.split()[-1])
+    return _section(text)
 
 
 def digest_blocks(d: DigestReport) -> tuple[str, list[dict[str, Any]]]:
-    """The digest as a Slack message: header, totals, top lists, budgets, trend (≤ 50 blocks)."""
+    """The digest as a Slack message: header, totals, top lists, budgets, trend, within
+    :data:`DIGEST_BLOCKS` blocks; budgets that do not fit are counted ("… and N more budgets")."""
     totals = _totals(d)
     text = f"{_title(d)}: {totals[0]}"
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": truncate(_title(d), 150)}},
+        {"type": "header", "text": {"type": "plain_text", "text": cut(_title(d), MAX_HEADER)}},
         _section(
             "\n".join(
                 f"*{escape(t.split(':', 1)[0])}:*{escape(t.split(':', 1)[1])}" for t in totals
@@ -103,28 +126,26 @@ def digest_blocks(d: DigestReport) -> tuple[str, list[dict[str, Any]]]:
         ("Top users", d.top_users),
         ("Top jobs", d.top_jobs),
     ):
-        rows = [f"{i}. {escape(_entry(e))}" for i, e in enumerate(entries, 1)] or ["(none)"]
-        blocks.append(_section(f"*{title}*\n" + "\n".join(rows)))
-    burn_rows = [
-        f"`{bar(b.percent.low if b.percent else Decimal(0), 12)}` {escape(burn_line(b))}"
-        for b in d.burns
-    ] or ["(no budget policies)"]
-    blocks.append(_section("*Budgets (current periods)*\n" + "\n".join(burn_rows)))
+        blocks.append(_top_section(title, entries))
+    blocks.append(
+        _section("*Budgets (current periods)*" + ("" if d.burns else "\n(no budget policies)"))
+    )
     trend = sparkline([v for _, v in d.daily])
     daily = "\n".join(f"{day:%a %b %d}  {money(v):>14}" for day, v in d.daily)
-    blocks.append(_section(f"*Per day* {trend}\n```{daily}```"))
-    blocks.append(
+    tail = [
+        _section(f"*Per day* {trend}\n```{daily}```"),
         {
             "type": "context",
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": escape(
-                        f"Digest {d.name} ({d.source or 'no file'}). 'at least'/'between': IonQ"
-                        " lists only the top 5 groups of each bucket."
-                    ),
+                    "text": f"Digest {escape_cut(d.name, 100)}"
+                    f" ({escape_cut(d.source or 'no file', MAX_NAME)}). 'at least'/'between':"
+                    " IonQ lists only the top 5 groups of each bucket.",
                 }
             ],
-        }
-    )
-    return text, blocks
+        },
+    ]
+    blocks.extend(burn_sections(d.burns, DIGEST_BLOCKS - len(blocks) - len(tail)))
+    blocks.extend(tail)
+    return fit_message(text, blocks)

@@ -12,23 +12,29 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from budgetbot.rules.findings import Burn, Finding
 
-from .budgets import bar, burn_line
+from .budgets import burn_row, burn_sections
 from .messages import alert_headline
-from .slack_text import MAX_HEADER, MAX_SECTION, escape, truncate
+from .slack_text import (
+    MAX_CONTEXT_TEXT,
+    MAX_HEADER,
+    MAX_NAME,
+    MAX_SECTION,
+    MAX_VIEW_BLOCKS,
+    cut,
+    escape_cut,
+    fit_view,
+)
 
 __all__ = ["MAX_HOME_BLOCKS", "RECENT_ALERTS", "HomeAlert", "home_view"]
 
 #: Slack takes at most 100 blocks in a Home tab view.
-MAX_HOME_BLOCKS = 100
+MAX_HOME_BLOCKS = MAX_VIEW_BLOCKS
 #: Alerts listed under "Recent alerts".
 RECENT_ALERTS = 10
-#: Rules named in the line counting those that did not fit.
-_NAMED_LEFT = 20
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 Block = dict[str, Any]
@@ -52,54 +58,41 @@ def _when(at: dt.datetime) -> str:
 
 
 def _who(user: str) -> str:
-    return f"<@{user}>" if _SLACK_USER_ID.match(user) else escape(truncate(user, 80))
+    return f"<@{user}>" if _SLACK_USER_ID.match(user) else escape_cut(user, 80)
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION)}}
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 2000)}]}
+    return {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": cut(text, MAX_CONTEXT_TEXT)}],
+    }
 
 
 def _header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, MAX_HEADER)}}
-
-
-def _lines_within(head: str, lines: Sequence[str], limit: int) -> str:
-    """``head`` and as many whole lines as fit in ``limit``; the rest counted on a last line."""
-    out = [head]
-    size = len(head)
-    for i, line in enumerate(lines):
-        more = f"… and {len(lines) - i} more"
-        if size + 1 + len(line) + (len(more) + 1 if i < len(lines) - 1 else 0) > limit:
-            out.append(more)
-            break
-        out.append(line)
-        size += 1 + len(line)
-    return "\n".join(out)
+    return {"type": "header", "text": {"type": "plain_text", "text": cut(text, MAX_HEADER)}}
 
 
 def _burn_row(b: Burn) -> str:
-    pct = b.percent.low if b.percent else Decimal(0)
-    row = f"`{bar(pct, 12)}` {escape(burn_line(b))}"
+    row = burn_row(b)
     if b.reaches_budget_on is not None:
         row += f"; reaches 100% on {b.reaches_budget_on:%b} {b.reaches_budget_on.day}"
     return row
 
 
-def _rule_section(rule: str, items: Sequence[Burn]) -> Block:
-    first = items[0]
-    head = f"*{escape(truncate(rule, 100))}*"
-    if first.description:
-        head += f" · {escape(truncate(first.description, 300))}"
-    return _section(_lines_within(head, [_burn_row(b) for b in items], MAX_SECTION))
+def _rule_head(rule: str, items: Sequence[Burn]) -> str:
+    head = f"*{escape_cut(rule, 100)}*"
+    if items[0].description:
+        head += f" · {escape_cut(items[0].description, 300)}"
+    return head
 
 
 def _alert_block(alert: HomeAlert) -> Block:
     f = alert.finding
-    facts = [f"`{escape(truncate(f.rule, 100))}`", _when(alert.at)]
+    facts = [f"`{escape_cut(f.rule, 100)}`", _when(alert.at)]
     if not alert.sent:
         facts.append("waiting to be delivered")
     if alert.snoozed_until is not None:
@@ -110,7 +103,7 @@ def _alert_block(alert: HomeAlert) -> Block:
         facts.append(
             f":white_check_mark: acknowledged by {who}" + (f" +{extra}" if extra > 0 else "")
         )
-    text = f"*{escape(truncate(alert_headline(f), 1000))}*\n" + " · ".join(facts)
+    text = f"*{escape_cut(alert_headline(f, MAX_NAME), 1000)}*\n" + " · ".join(facts)
     return _section(text)
 
 
@@ -131,28 +124,18 @@ def home_view(
         _context(f"Current UTC periods, as of {_when(now)}; refreshed after every budget check."),
     ]
     if note:
-        blocks.append(_section(escape(truncate(note, 1000))))
-    by_rule: dict[str, list[Burn]] = {}
-    for b in burns:
-        by_rule.setdefault(b.rule, []).append(b)
+        blocks.append(_section(escape_cut(note, 1000)))
     shown_alerts = list(alerts[:RECENT_ALERTS])
-    # Room left for rule sections: the alerts part takes a divider, a header, its alerts (or a
-    # line saying there are none) and, perhaps, a line counting rules that did not fit.
+    # Room left for budgets: the alerts part takes a divider, a header and its alerts (or a
+    # line saying there are none).
     tail = 2 + max(len(shown_alerts), 1)
-    room = MAX_HOME_BLOCKS - len(blocks) - tail - 1
-    rules = list(by_rule.items())
-    if not rules and not note:
+    room = MAX_HOME_BLOCKS - len(blocks) - tail
+    if not burns and not note:
         blocks.append(_section("No budget policies."))
-    for rule, items in rules[:room]:
-        blocks.append(_rule_section(rule, items))
-    if len(rules) > room:
-        left = rules[room:]
-        names = ", ".join(escape(truncate(r, 64)) for r, _ in left[:_NAMED_LEFT])
-        more = ", …" if len(left) > _NAMED_LEFT else ""
-        blocks.append(_context(f"{len(left)} more rules than fit here: {names}{more}"))
+    blocks.extend(burn_sections(burns, room, row=_burn_row, head=_rule_head))
     blocks.append({"type": "divider"})
     blocks.append(_header("Recent alerts"))
     if not shown_alerts:
         blocks.append(_context("No alerts yet."))
     blocks.extend(_alert_block(a) for a in shown_alerts)
-    return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
+    return fit_view({"type": "home", "blocks": blocks})

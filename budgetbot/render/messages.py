@@ -62,20 +62,29 @@ def period_words(start: dt.date, end: dt.date) -> str:
     return str(start.year)
 
 
-def subject(f: Burn) -> tuple[str, bool]:
-    """Who the finding is about, for the start of a sentence, and whether it is plural."""
+def _shorten(name: str, limit: int | None) -> str:
+    return name if limit is None or len(name) <= limit else name[: limit - 1] + "…"
+
+
+def subject(f: Burn, name_limit: int | None = None) -> tuple[str, bool]:
+    """Who the finding is about, for the start of a sentence, and whether it is plural.
+
+    ``name_limit`` cuts a longer group name (with an ellipsis): Slack's blocks have limits.
+    """
+    name = _shorten(f.group_name, name_limit)
     if f.scope == "organization":
         return "The organization", False
     if f.plural:
-        if f.group_name.startswith("all "):
-            return f.group_name.capitalize(), True
-        return f"{f.scope.capitalize()}s {f.group_name}", True
-    return f.group_name, False
+        if name.startswith("all "):
+            return name.capitalize(), True
+        return f"{f.scope.capitalize()}s {name}", True
+    return name, False
 
 
-def alert_headline(f: Finding) -> str:
-    """One line, the notification text mobile clients show."""
-    who, plural = subject(f)
+def alert_headline(f: Finding, name_limit: int | None = None) -> str:
+    """One line, the notification text mobile clients show (``name_limit``: see
+    :func:`subject`)."""
+    who, plural = subject(f, name_limit)
     has, its = ("have", "their") if plural else ("has", "its")
     period = period_words(f.period_start, f.period_end)
     if f.kind == "anomaly":
@@ -110,8 +119,9 @@ def alert_headline(f: Finding) -> str:
     )
 
 
-def alert_lines(f: Finding) -> list[str]:
-    """Context under the headline: forecast, method, and where the rule is defined."""
+def alert_lines(f: Finding, name_limit: int | None = None) -> list[str]:
+    """Context under the headline: forecast, method, and where the rule is defined
+    (``name_limit`` cuts job names and the description)."""
     lines = []
     if f.kind in ("spend", "forecast", "pace"):
         if f.forecast is not None and f.daily_rate is not None:
@@ -137,9 +147,12 @@ def alert_lines(f: Finding) -> list[str]:
                 " is shown."
             )
     if f.kind == "anomaly" and f.top_jobs:
-        jobs = ", ".join(f"{name} ({amount(usd, 'usd')})" for name, usd in f.top_jobs)
+        jobs = ", ".join(
+            f"{_shorten(name, name_limit)} ({amount(usd, 'usd')})" for name, usd in f.top_jobs
+        )
         lines.append(f"Top jobs that day, all projects: {jobs}")
     if f.description:
-        lines.append(f.description)
-    lines.append(f"Rule {f.rule} ({f.source or 'no file'}), period {f.period} (UTC)")
+        lines.append(_shorten(f.description, name_limit))
+    source = _shorten(f.source or "no file", name_limit)
+    lines.append(f"Rule {_shorten(f.rule, name_limit)} ({source}), period {f.period} (UTC)")
     return lines

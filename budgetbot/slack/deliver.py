@@ -39,9 +39,8 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from budgetbot.alerts.cycle import DeliveryError, Note, Outgoing, OutgoingDigest, OutgoingNotice
-from budgetbot.render.blocks import IONQ_CONSOLE_URL, Block, alert_message
+from budgetbot.render.blocks import IONQ_CONSOLE_URL, Block, alert_message, notice_message
 from budgetbot.render.digest import digest_blocks
-from budgetbot.render.slack_text import escape
 from budgetbot.reports.digest import DigestReport
 
 from .mentions import MentionResolver
@@ -97,7 +96,11 @@ HISTORY_PAGE_SIZE = 200
 _NOT_JOINABLE = frozenset({"method_not_supported_for_channel_type"})
 
 _HINTS = {
-    "channel_not_found": "is the bot invited to the channel?",
+    "channel_not_found": (
+        "no such channel, or it is private and the bot is not invited: create it (private:"
+        " /invite @budgetbot there) or change the `channel:` of the policy or digest that"
+        " names it"
+    ),
     "not_in_channel": "invite the bot to the channel, or add the channels:join scope",
     "is_archived": "the channel is archived",
     "invalid_auth": "check SLACK_BOT_TOKEN",
@@ -489,8 +492,7 @@ class SlackSink:
             channel, thread_ts = note.thread  # a reply to an alert lives in its thread
         if not channel:
             raise DeliveryError(NO_CHANNEL)
-        text = escape(note.text)
-        blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        text, blocks = notice_message(note.text)
         metadata = {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"dedup_key": note.dedup_key}}
         return self._joined_after(
             post_message(self.client, channel, text, blocks, thread_ts=thread_ts, metadata=metadata)

@@ -5,6 +5,10 @@ and a file id for the PNG's name and length), a POST of the bytes to that URL, t
 ``files.completeUploadExternal``, which shares the file in the channel (or thread) with its
 title and comment. The bot needs the ``files:write`` scope.
 
+``files.completeUploadExternal`` answers only each file's id and title: the file's permalink
+comes from ``files.info`` afterwards, which needs the ``files:read`` scope. Without it (or if
+that call fails) the chart is still shared, only without a link.
+
 A chart only ever adds to a message that stands on its own (text and a per-day trend), so an
 upload that fails — no ``files:write`` (``missing_scope``), the bot not in the channel, any
 other Slack error, the network — is one warning in the log and a ``None`` for the caller, never
@@ -30,7 +34,7 @@ _TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+")
 _HINTS = {
     "missing_scope": "add the files:write scope to the Slack app and reinstall it",
     "not_in_channel": "invite the bot to the channel",
-    "channel_not_found": "is the bot invited to the channel?",
+    "channel_not_found": "no such channel, or it is private and the bot is not invited",
 }
 
 
@@ -90,7 +94,28 @@ def upload_chart_file(
         log.warning("%s: chart upload answered without a file id", channel_id)
         return None
     permalink = file.get("permalink") if isinstance(file, dict) else None
-    return UploadedChart(file_id, permalink if isinstance(permalink, str) else None)
+    if not isinstance(permalink, str):
+        permalink = _permalink(client, file_id)
+    return UploadedChart(file_id, permalink)
+
+
+def _permalink(client: WebClient, file_id: str) -> str | None:
+    """The file's permalink from ``files.info`` (scope ``files:read``), or None after a log
+    line: the chart is shared either way, only the link is missing."""
+    try:
+        answer = client.files_info(file=file_id)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        reason = _reason(exc)
+        if "missing_scope" in reason:
+            reason = "missing_scope (add the files:read scope to the Slack app and reinstall it)"
+        log.warning("chart %s is shared without a link: files.info failed: %s", file_id, reason)
+        return None
+    file = answer.get("file")
+    link = file.get("permalink") if isinstance(file, dict) else None
+    # It goes into a mrkdwn link, <url|text>: nothing that could end or bend it.
+    if isinstance(link, str) and link.startswith("https://") and not set("<>| ") & set(link):
+        return link
+    return None
 
 
 def upload_chart(

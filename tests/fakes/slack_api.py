@@ -14,6 +14,11 @@ be joined (``method_not_supported_for_channel_type``) and, to a non-member, does
 
 Faults are injected per method with :meth:`FakeSlack.fail`: a 429 with ``Retry-After``, an
 ``{"ok": false, "error": …}`` answer with status 200, a 5xx, or a raw (malformed) body.
+
+Like Slack, ``chat.postMessage``, ``chat.update`` and ``views.publish`` refuse blocks over Block
+Kit's limits (``invalid_blocks``, see :func:`block_kit_errors`) and a fallback text over 40,000
+characters (``msg_too_long``); ``files.completeUploadExternal`` answers only each file's id and
+title (no permalink: ``files.info`` gives it).
 """
 
 from __future__ import annotations
@@ -30,13 +35,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["FakeSlack", "Fault", "iter_blocks_text"]
+__all__ = ["FakeSlack", "Fault", "block_kit_errors", "iter_blocks_text"]
 
 TEAM_ID = "T123"
 BOT_USER_ID = "UBOT"
 BOT_ID = "B1"
 INVALID_TOKEN = "xoxb-invalid"
 _ID = re.compile(r"^[CDG][A-Z0-9]{6,}$")
+#: Block Kit's limits as Slack enforces them (a message; a Home tab or modal view).
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_MESSAGE_TEXT = 40_000
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -126,6 +135,7 @@ class FakeSlack:
         self._faults: list[Fault] = []
         self._messages: list[_Message] = []
         self._views: dict[str, dict[str, Any]] = {}
+        self._files: dict[str, dict[str, Any]] = {}
         self._ts = 0
         self._ids = 0
         #: method → seconds to wait AFTER handling a call, before answering: the call has taken
@@ -322,6 +332,9 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         if not p.get("text") and not p.get("blocks") and not p.get("attachments"):
             return {"ok": False, "error": "no_text"}
+        refused = _refused(p)
+        if refused is not None:
+            return refused
         cid = self.channel_id(str(p["channel"]))
         if not self._visible(cid):
             return {"ok": False, "error": "channel_not_found"}
@@ -348,6 +361,9 @@ class FakeSlack:
         message = self._find(cid, str(p.get("ts", "")))
         if message is None:
             return {"ok": False, "error": "message_not_found"}
+        refused = _refused(p)
+        if refused is not None:
+            return refused
         for key in ("text", "blocks", "metadata"):
             if key in p:
                 message.body[key] = p[key]
@@ -487,6 +503,9 @@ class FakeSlack:
         view = p.get("view")
         if not user or not isinstance(view, dict):
             return {"ok": False, "error": "invalid_arguments"}
+        errors = block_kit_errors(view.get("blocks") or [], max_blocks=MAX_VIEW_BLOCKS)
+        if errors:
+            return {"ok": False, "error": "invalid_blocks", "errors": errors}
         self._views[user] = view
         return {"ok": True, "view": {"id": "V" + user, **view}}
 
@@ -504,14 +523,10 @@ class FakeSlack:
         for f in files:
             if f.get("id") not in self.uploads:
                 return {"ok": False, "error": "file_not_found"}
-            out.append(
-                {
-                    "id": f["id"],
-                    "title": f.get("title") or f["id"],
-                    "name": f["id"],
-                    "permalink": f"https://fake-workspace.slack.test/files/{BOT_USER_ID}/{f['id']}",
-                }
-            )
+            # As Slack: only the id and title; the permalink is in files.info.
+            title = f.get("title") or f["id"]
+            out.append({"id": f["id"], "title": title})
+            self._files[f["id"]] = {"id": f["id"], "title": title, "name": f["id"]}
         channel = p.get("channel_id")
         if channel:
             text = p.get("initial_comment") or ""
@@ -520,6 +535,13 @@ class FakeSlack:
                 body["thread_ts"] = p["thread_ts"]
             self._messages.append(_Message(self.channel_id(str(channel)), self._next_ts(), body))
         return {"ok": True, "files": out}
+
+    def _m_files_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        file = self._files.get(str(p.get("file", "")))
+        if file is None:
+            return {"ok": False, "error": "file_not_found"}
+        link = f"https://fake-workspace.slack.test/files/{BOT_USER_ID}/{file['id']}"
+        return {"ok": True, "file": {**file, "permalink": link}}
 
 
 def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
@@ -584,6 +606,9 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 if fault is not None:
                     self._fault_answer(fault)
                     return
+                if isinstance(doc, dict) and _refused(doc) is not None:
+                    self._send(400, "invalid_blocks", json_=False)  # as Slack's response_url
+                    return
                 self._send(200, "ok", json_=False)
                 return
             if path.startswith("/upload/"):
@@ -634,3 +659,73 @@ def iter_blocks_text(blocks: list[dict[str, Any]]) -> Iterator[str]:
                 yield from walk(item)
 
     yield from walk(blocks)
+
+
+def _text_of(node: Any) -> str | None:
+    if isinstance(node, dict) and isinstance(node.get("text"), str):
+        return str(node["text"])
+    return None
+
+
+def block_kit_errors(blocks: Any, *, max_blocks: int = MAX_MESSAGE_BLOCKS) -> list[str]:
+    """What Slack would refuse in ``blocks`` (empty when it takes them), per Block Kit's limits:
+    blocks per message or view, header 150 and section 3,000 characters, 10 fields of 2,000,
+    1 to 10 context elements, 25 actions elements, button text 75, value 2,000, URL 3,000,
+    ids 255."""
+    if not isinstance(blocks, list):
+        return ["blocks is not a list"]
+    errors = []
+    if len(blocks) > max_blocks:
+        errors.append(f"{len(blocks)} blocks, more than {max_blocks}")
+    for i, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            errors.append(f"[{i}] is not an object")
+            continue
+        kind = block.get("type")
+        where = f"[{i}] {kind}"
+        if len(str(block.get("block_id", ""))) > 255:
+            errors.append(f"{where}: block_id over 255")
+        text = _text_of(block.get("text"))
+        if kind == "header":
+            if block["text"].get("type") != "plain_text" or text is None or len(text) > 150:
+                errors.append(f"{where}: text must be plain_text of at most 150 characters")
+        elif kind == "section":
+            fields = block.get("fields") or []
+            if text is None and not fields:
+                errors.append(f"{where}: needs text or fields")
+            if text is not None and not 0 < len(text) <= 3000:
+                errors.append(f"{where}: text of {len(text)} characters (1 to 3,000)")
+            if len(fields) > 10 or any(len(_text_of(f) or "") > 2000 for f in fields):
+                errors.append(f"{where}: at most 10 fields of 2,000 characters")
+        elif kind == "context":
+            elements = block.get("elements") or []
+            if not 0 < len(elements) <= 10:
+                errors.append(f"{where}: {len(elements)} elements (1 to 10)")
+            if any(not 0 < len(_text_of(e) or "") <= 3000 for e in elements):
+                errors.append(f"{where}: element text of 1 to 3,000 characters")
+        elif kind == "actions":
+            elements = block.get("elements") or []
+            if not 0 < len(elements) <= 25:
+                errors.append(f"{where}: {len(elements)} elements (1 to 25)")
+            for e in elements:
+                if len(_text_of(e.get("text")) or "") > 75:
+                    errors.append(f"{where}: button text over 75")
+                if len(str(e.get("value", ""))) > 2000 or len(str(e.get("url", ""))) > 3000:
+                    errors.append(f"{where}: button value over 2,000 or url over 3,000")
+                if len(str(e.get("action_id", ""))) > 255:
+                    errors.append(f"{where}: action_id over 255")
+        elif kind != "divider":
+            errors.append(f"{where}: not a block type budgetbot uses")
+    return errors
+
+
+def _refused(p: dict[str, Any]) -> dict[str, Any] | None:
+    """Slack's answer to a message over its limits, else None."""
+    if len(str(p.get("text") or "")) > MAX_MESSAGE_TEXT:
+        return {"ok": False, "error": "msg_too_long"}
+    blocks = p.get("blocks")
+    if blocks is not None:
+        errors = block_kit_errors(blocks)
+        if errors:
+            return {"ok": False, "error": "invalid_blocks", "errors": errors}
+    return None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -61,6 +62,37 @@ def test_digest_uploads_its_chart_into_its_thread_and_links_it(
     assert digest["metadata"]["event_payload"]["dedup_key"] == KEY
 
 
+def test_the_chart_link_comes_from_files_info_as_on_real_slack(
+    fake_slack: FakeSlack, web_client: WebClient
+) -> None:
+    """files.completeUploadExternal answers no permalink (as Slack): files.info gives it."""
+    _, ts = SlackSink(web_client).send_digest(digest_note())
+    [done] = fake_slack.calls_to("files.completeUploadExternal")
+    [file_id] = [f["id"] for f in done["files"]]
+    assert [c["file"] for c in fake_slack.calls_to("files.info")] == [file_id]
+    digest = next(m for m in fake_slack.messages("#finance") if m["ts"] == ts)
+    link = f"<https://fake-workspace.slack.test/files/UBOT/{file_id}|{CHART_LINK_TEXT}>"
+    assert link in text_of(digest)
+
+
+def test_manifest_asks_for_files_read() -> None:
+    manifest = yaml.safe_load((Path(__file__).parents[2] / "slack-manifest.yaml").read_text())
+    assert {"files:write", "files:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_without_files_read_the_chart_goes_unlinked(
+    fake_slack: FakeSlack, web_client: WebClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="budgetbot")
+    fake_slack.fail("files.info", "missing_scope", status=200, times=None)
+    _, ts = SlackSink(web_client).send_digest(digest_note())
+    digest = next(m for m in fake_slack.messages("#finance") if m["ts"] == ts)
+    shown = text_of(digest)
+    assert CHART_LINK_TEXT in shown and "<https://" not in shown  # no link promised
+    assert len(fake_slack.uploads) == 1  # the chart is in the thread all the same
+    assert "files:read" in caplog.text and TOKEN not in caplog.text
+
+
 def test_digest_without_files_write_still_posts_its_text_trend(
     fake_slack: FakeSlack, web_client: WebClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -91,6 +123,7 @@ def test_upload_chart_returns_the_permalink_or_none(
 ) -> None:
     link = upload_chart(web_client, "C0REPORTS1", PNG_SIGNATURE + b"...", title="t")
     assert link is not None and link.endswith(next(iter(fake_slack.uploads)))
+    assert link.startswith("https://")  # the permalink, not the bare file id
     fake_slack.fail("files.completeUploadExternal", "not_in_channel", status=200)
     caplog.set_level(logging.WARNING, logger="budgetbot")
     assert upload_chart(web_client, "C0REPORTS1", PNG_SIGNATURE, title="t") is None

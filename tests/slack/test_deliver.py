@@ -149,8 +149,9 @@ def test_channel_not_found_fails_at_once_with_a_hint(
     with pytest.raises(DeliveryError) as failure:
         SlackSink(web_client).send(outgoing())
     assert str(failure.value) == (
-        "#quantum-spend: chat.postMessage failed: channel_not_found"
-        " (is the bot invited to the channel?)"
+        "#quantum-spend: chat.postMessage failed: channel_not_found (no such channel, or it is"
+        " private and the bot is not invited: create it (private: /invite @budgetbot there) or"
+        " change the `channel:` of the policy or digest that names it)"
     )
     assert len(fake_slack.posts()) == 1 and waits.waits == []
 
@@ -201,7 +202,7 @@ def test_failed_alert_stays_pending_and_goes_out_next_cycle(
     fake_slack.fail("chat.postMessage", "channel_not_found", status=200)
     sent, failed = deliver_pending(store, sink, NOW)
     assert sent == [] and [n.id for n, _ in failed] == [note_id]
-    assert "channel_not_found (is the bot invited" in failed[0][1]
+    assert "channel_not_found (no such channel" in failed[0][1]
     [row] = store.pending()
     assert row.attempts == 1 and "channel_not_found" in (row.last_error or "")
 

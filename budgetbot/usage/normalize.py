@@ -34,18 +34,27 @@ def natural_end(start: dt.date, modality: Modality) -> dt.date:
 
 
 def usd_of(
-    amount: Decimal, unit: str | None, amounts: Sequence[UsageAmount] | None, default_unit: str
+    amount: Decimal | None,
+    unit: str | None,
+    amounts: Sequence[UsageAmount] | None,
+    default_unit: str,
 ) -> Decimal | None:
     """The USD part of an amount, or None when IonQ's answer holds no USD figure.
 
     Since Sept. 2026 IonQ normalizes amounts to credits when any credit activity is present and
-    lists the per-unit breakdown in ``amounts``; credits are never compared with dollars.
+    lists the per-unit breakdown in ``amounts``; credits are never compared with dollars. A
+    breakdown without a USD entry is no USD figure, not $0: nothing says no dollars were spent.
+    An entry without a unit cannot be told apart from credits and is skipped; a USD entry
+    without an amount makes the USD figure unknown.
     """
     if (unit or default_unit).upper() == "USD":
         return amount
-    if amounts is not None:
-        return sum((a.amount for a in amounts if a.unit.upper() == "USD"), Decimal(0))
-    return None
+    if amounts is None:
+        return None
+    usd = [a.amount for a in amounts if a.unit is not None and a.unit.upper() == "USD"]
+    if not usd or any(a is None for a in usd):
+        return None
+    return sum((a for a in usd if a is not None), Decimal(0))
 
 
 def _group_figures(group: GroupUsage, default_unit: str) -> Figures:

@@ -83,14 +83,28 @@ def _bucket(
             jobs=usage.job_count,
         ),
         listed=listed,
-        ranked_by_usd=unit.upper() == "USD",
+        # A listed group without a USD figure (its amount absent, or in credits only) may be the
+        # largest of the five, so the smallest *known* amount does not cap it: its bound is the
+        # bucket's remainder, which still includes it. Giving up the ranking for the whole bucket
+        # keeps every bound sound (slightly wider for unlisted groups).
+        ranked_by_usd=unit.upper() == "USD" and all(f.usd is not None for f in listed.values()),
     )
 
 
 def normalize(answer: Usages, query: UsageQuery) -> UsageSeries:
     """Turn one IonQ answer into a series of buckets covering ``[query.start, query.end)``."""
     default_unit = answer.usage_unit or "USD"
-    ordered = sorted(answer.usage_data, key=lambda u: u.from_)
+    data = answer.usage_data
+    if data is None:
+        # ``usage_data`` is optional in IonQ's schema. Absent, it is no usage only when the
+        # answer's own totals say so; otherwise the per-bucket figures are unknown, not zero.
+        totals = (answer.amount_total, answer.job_count, answer.time_us_total)
+        if not any(t is not None for t in totals) or any(t for t in totals):
+            raise UsageDataError(
+                f"IonQ's answer to {query} has no usage_data: no per-bucket figures to report"
+            )
+        data = []
+    ordered = sorted(data, key=lambda u: u.from_)
     names: dict[str, str] = {}
     buckets: list[Bucket] = []
     for i, usage in enumerate(ordered):

@@ -77,6 +77,8 @@ def _figure(value: object, limit: Decimal | int, what: str) -> Decimal | int:
             f"is beyond any plausible {what} (got {{value}}, the limit is {limit:.0e})",
             value=_shown(value),
         )
+    if isinstance(value, Decimal) and value.is_zero():
+        return value.copy_abs()  # -0.0 is $0.00, not "-$0.00"
     return value
 
 

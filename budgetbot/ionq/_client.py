@@ -66,7 +66,8 @@ class IonQClient:
     ``sleep`` and ``clock`` are injectable so tests can record waits instead of sleeping;
     ``http`` lets a caller share a configured ``httpx.Client``. ``deadline`` bounds a query with
     all its retries, ``request_deadline`` each request from sending it to the answer's last byte
-    (checked on ``clock`` as the body arrives; overrun by at most one read timeout).
+    (checked on ``clock`` as the body arrives, so it is overrun by at most one read timeout;
+    httpx offers no hook inside the status line and headers, which only the read timeout bounds).
     """
 
     def __init__(

@@ -6,9 +6,11 @@ on first use, so pure modules can name a ``UsageQuery`` without pulling in an HT
 
 from typing import TYPE_CHECKING, Any
 
+from ._checks import check_usages, parse_usages
 from ._errors import (
     IonQAuthError,
     IonQError,
+    IonQInvalidAnswer,
     IonQNotFound,
     IonQRateLimited,
     IonQRequestError,
@@ -16,18 +18,32 @@ from ._errors import (
     IonQServerError,
     IonQUnavailable,
 )
-from ._models import GroupBy, GroupUsage, Modality, Usage, UsageAmount, UsageQuery, Usages
+from ._models import (
+    MAX_AMOUNT,
+    MAX_COUNT,
+    GroupBy,
+    GroupUsage,
+    Modality,
+    Usage,
+    UsageAmount,
+    UsageQuery,
+    Usages,
+)
 
 if TYPE_CHECKING:
-    from ._client import DEFAULT_BASE_URL, IonQClient
+    from ._client import DEFAULT_BASE_URL, REQUEST_DEADLINE, IonQClient
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "MAX_AMOUNT",
+    "MAX_COUNT",
+    "REQUEST_DEADLINE",
     "GroupBy",
     "GroupUsage",
     "IonQAuthError",
     "IonQClient",
     "IonQError",
+    "IonQInvalidAnswer",
     "IonQNotFound",
     "IonQRateLimited",
     "IonQRequestError",
@@ -39,9 +55,11 @@ __all__ = [
     "UsageAmount",
     "UsageQuery",
     "Usages",
+    "check_usages",
+    "parse_usages",
 ]
 
-_LAZY = {"DEFAULT_BASE_URL", "IonQClient"}
+_LAZY = {"DEFAULT_BASE_URL", "REQUEST_DEADLINE", "IonQClient"}
 
 
 def __getattr__(name: str) -> Any:

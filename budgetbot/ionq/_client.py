@@ -1,7 +1,8 @@
 """The IonQ usage client: one httpx call per query, retried with backoff, errors translated.
 
 Nothing outside ``budgetbot.ionq`` imports httpx: every httpx exception is mapped to the
-``IonQError`` tree here, at the boundary.
+``IonQError`` tree here, at the boundary. Each usage answer is checked (``_checks``) inside the
+retried call, so an answer that breaks IonQ's invariants is retried like an outage.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ import random
 import time
 import urllib.parse
 from collections.abc import Callable
-from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-import pydantic
 from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
+from ._checks import parse_json, parse_usages
 from ._errors import (
     IonQAuthError,
     IonQError,
@@ -38,16 +38,21 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_ATTEMPTS",
     "MAX_RETRY_AFTER",
+    "REQUEST_DEADLINE",
     "IonQClient",
 ]
 
 log = logging.getLogger("budgetbot.ionq")
+_T = TypeVar("_T")
 
 DEFAULT_BASE_URL = "https://api.ionq.co/v0.4"
 #: Per-request timeouts; a usage query over a year of daily buckets can take a while to compute.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=5.0)
 #: Overall budget for one query including all retries and waits, in seconds.
 DEFAULT_DEADLINE = 90.0
+#: Longest one request may take from sending it to the last byte of the answer, in seconds. The
+#: per-read timeout alone lets an answer dripping a byte a second hang a check forever.
+REQUEST_DEADLINE = 45.0
 MAX_ATTEMPTS = 6
 #: Longest wait we accept from a Retry-After header; longer asks are capped, not obeyed blindly.
 MAX_RETRY_AFTER = 30.0
@@ -59,7 +64,10 @@ class IonQClient:
     """Reads usage from IonQ's API.
 
     ``sleep`` and ``clock`` are injectable so tests can record waits instead of sleeping;
-    ``http`` lets a caller share a configured ``httpx.Client``.
+    ``http`` lets a caller share a configured ``httpx.Client``. ``deadline`` bounds a query with
+    all its retries, ``request_deadline`` each request from sending it to the answer's last byte
+    (checked on ``clock`` as the body arrives, so it is overrun by at most one read timeout;
+    httpx offers no hook inside the status line and headers, which only the read timeout bounds).
     """
 
     def __init__(
@@ -71,6 +79,7 @@ class IonQClient:
         http: httpx.Client | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         deadline: float = DEFAULT_DEADLINE,
+        request_deadline: float = REQUEST_DEADLINE,
         max_attempts: int = MAX_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -82,6 +91,7 @@ class IonQClient:
         self._http = http or httpx.Client(timeout=timeout)
         self._owns_http = http is None
         self.deadline = deadline
+        self.request_deadline = request_deadline
         self.max_attempts = max_attempts
         self._sleep = sleep
         self._clock = clock
@@ -107,24 +117,24 @@ class IonQClient:
     # -- public calls -------------------------------------------------------------------------
 
     def usage(self, query: UsageQuery) -> Usages:
-        """Fetch one usage answer, retrying transient failures within the deadline."""
+        """Fetch one usage answer, checked, retrying transient failures within the deadline.
+
+        An answer that breaks IonQ's invariants raises ``IonQInvalidAnswer`` once retries are
+        spent; it is never returned.
+        """
         path = f"/organizations/{urllib.parse.quote(self.org_id, safe='')}/usage"
-        body = self._get_json(path, query.params())
-        try:
-            return Usages.model_validate(body)
-        except pydantic.ValidationError as exc:
-            raise _response_error(exc, path) from None
+        return self._get(path, query.params(), lambda text: parse_usages(text, query, path=path))
 
     def whoami(self) -> dict[str, Any]:
         """Return IonQ's description of the API key (id, name, project)."""
-        body = self._get_json("/whoami", {})
+        body = self._get("/whoami", {}, lambda text: parse_json(text, "/whoami"))
         if not isinstance(body, dict):
             raise IonQResponseError("IonQ's /whoami answer is not an object", path="/whoami")
         return body
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _get_json(self, path: str, params: dict[str, str]) -> Any:
+    def _get(self, path: str, params: dict[str, str], read: Callable[[str], _T]) -> _T:
         started = self._clock()
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, IonQError) and e.retryable),
@@ -134,20 +144,33 @@ class IonQClient:
             before_sleep=_log_retry,
             reraise=True,
         )
-        return retrying(self._get_once, path, params)
+        return retrying(lambda: read(self._get_once(path, params)))
 
-    def _get_once(self, path: str, params: dict[str, str]) -> Any:
+    def _get_once(self, path: str, params: dict[str, str]) -> str:
+        """One request's answer text, within ``request_deadline``."""
         url = self.base_url + path
         self.request_count += 1
+        until = self._clock() + self.request_deadline
         try:
-            response = self._http.get(
+            with self._http.stream(
+                "GET",
                 url,
                 params=params,
                 headers={
                     "Authorization": f"apiKey {self._api_key.get_secret_value()}",
                     "Accept": "application/json",
                 },
-            )
+            ) as response:
+                chunks = []
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    if self._clock() > until:
+                        raise IonQUnavailable(
+                            f"IonQ did not finish answering GET {path} within"
+                            f" {self.request_deadline:g}s",
+                            path=path,
+                        )
+                text = b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")
         except httpx.TimeoutException as exc:
             raise IonQUnavailable(
                 f"IonQ did not answer in time for GET {path} ({type(exc).__name__})", path=path
@@ -159,16 +182,8 @@ class IonQClient:
                 path=path,
             ) from None
         if response.status_code != 200:
-            raise _status_error(response, path, self.org_id)
-        try:
-            return json.loads(response.text, parse_float=Decimal)
-        except json.JSONDecodeError as exc:
-            raise IonQResponseError(
-                f"IonQ answered GET {path} with malformed JSON ({exc.msg} at line {exc.lineno}"
-                f" column {exc.colno})",
-                field="(body)",
-                path=path,
-            ) from None
+            raise _status_error(response, text, path, self.org_id)
+        return text
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -191,11 +206,11 @@ def _log_retry(state: RetryCallState) -> None:
     log.warning("IonQ attempt %d failed (%s); retrying in %.1fs", state.attempt_number, exc, wait)
 
 
-def _error_detail(response: httpx.Response) -> tuple[str, Any]:
+def _error_detail(text: str) -> tuple[str, Any]:
     try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200].strip(), None
+        body = json.loads(text)
+    except (ValueError, RecursionError):
+        return text[:200].strip(), None
     if isinstance(body, dict):
         return str(body.get("message") or body.get("error") or ""), body.get("validation")
     return "", None
@@ -211,10 +226,10 @@ def _parse_retry_after(value: str | None) -> float | None:
     return max(0.0, seconds)
 
 
-def _status_error(response: httpx.Response, path: str, org_id: str) -> IonQError:
+def _status_error(response: httpx.Response, text: str, path: str, org_id: str) -> IonQError:
     status = response.status_code
     reason = response.reason_phrase
-    detail, validation = _error_detail(response)
+    detail, validation = _error_detail(text)
     said = f": {detail}" if detail else ""
     where = f"{status} {reason} for GET {path}"
     if status == 401:
@@ -254,26 +269,3 @@ def _status_error(response: httpx.Response, path: str, org_id: str) -> IonQError
     if status >= 500:
         return IonQServerError(f"IonQ failed ({where}){said}", status=status, path=path)
     return IonQError(f"IonQ answered {where}{said}", status=status, path=path)
-
-
-def _response_error(exc: pydantic.ValidationError, path: str) -> IonQResponseError:
-    first = exc.errors()[0]
-    field = _dotted(first["loc"])
-    if first["type"] == "missing":
-        message = f"IonQ's answer to GET {path} misses the required field {field}"
-    else:
-        message = f"IonQ's answer to GET {path} has an unusable {field}: {first['msg']}"
-    more = exc.error_count() - 1
-    if more:
-        message += f" (and {more} more problem{'s' if more > 1 else ''})"
-    return IonQResponseError(message, field=field, path=path)
-
-
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + part
-    return out or "(body)"

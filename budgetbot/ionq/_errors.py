@@ -10,6 +10,7 @@ The hierarchy, so callers can catch as broadly or narrowly as they need::
     ├── IonQServerError           500/502 and other 5xx: retryable
     ├── IonQUnavailable           503, timeouts, refused connections: retryable
     └── IonQResponseError         a 200 whose body is not valid JSON or misses a required field
+        └── IonQInvalidAnswer     a 200 that breaks IonQ's own invariants: retryable
 
 Messages name the status and the request path, never the API key (it only ever lives in a header
 and a ``SecretStr``).
@@ -22,6 +23,7 @@ from typing import Any
 __all__ = [
     "IonQAuthError",
     "IonQError",
+    "IonQInvalidAnswer",
     "IonQNotFound",
     "IonQRateLimited",
     "IonQRequestError",
@@ -99,3 +101,12 @@ class IonQResponseError(IonQError):
     def __init__(self, message: str, *, field: str = "", path: str = "") -> None:
         super().__init__(message, status=200, path=path)
         self.field = field
+
+
+class IonQInvalidAnswer(IonQResponseError):
+    """IonQ answered 200 with figures that break its own invariants (duplicate or misdated
+    buckets, groups above their bucket, negative, non-finite or absurd amounts, totals that do
+    not add up). The whole answer is refused, never stored or alerted on, and retried like an
+    outage: a glitch upstream is more likely than a dishonest bill, and it may pass."""
+
+    retryable = True

@@ -8,11 +8,13 @@
 both with ``Authorization: apiKey <key>``. Checks run in IonQ's order: the key (401), the query
 parameters (400, with ``validation``), then the organization (404).
 
-Faults (``fail``, ``malformed``, ``drop_field``, ``extra_fields``, ``empty``, ``hang``) queue up
-in the order they are injected and each is used by one usage request: ``fail`` and ``malformed``
-replace the answer whatever the request, ``hang`` delays it, and the body faults change a 200
-answer (a request that fails on its own, say with 401, uses up its fault unchanged). ``latency``
-delays every request. ``requests`` records every request the server received.
+Faults (``fail``, ``malformed``, ``drop_field``, ``extra_fields``, ``empty``, ``corrupt``,
+``hang``, ``drip``) queue up in the order they are injected and each is used by one usage request:
+``fail`` and ``malformed`` replace the answer whatever the request, ``hang`` delays it, ``drip``
+sends its body one byte at a time, and the body faults change a 200 answer (a request that fails
+on its own, say with 401, uses up its fault unchanged). ``corrupt`` breaks one of IonQ's own
+invariants (``CORRUPTIONS`` names them). ``latency`` delays every request. ``requests`` records
+every request the server received.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from budgetbot.sim.model import GROUP_BYS, MODALITIES, GroupBy, Modality, SimOrg, to_json
 
 __all__ = [
+    "CORRUPTIONS",
     "DEFAULT_API_KEY",
     "DEFAULT_BASE_PATH",
     "DEFAULT_MALFORMED_BODY",
@@ -46,6 +49,27 @@ DEFAULT_API_KEY: Final = "sim-key"
 DEFAULT_BASE_PATH: Final = "/v0.4"
 DEFAULT_MALFORMED_BODY: Final = '{"amount_total": 12.3, "usage_data": ['
 DEFAULT_HANG_SECONDS: Final = 5.0
+DEFAULT_DRIP_SECONDS: Final = 1.0
+
+#: Answers that break IonQ's own invariants, as a flaky or compromised upstream might send them.
+CORRUPTIONS: Final = (
+    "duplicate_bucket",  # two buckets with the same date
+    "misdated_bucket",  # a bucket dated after the request's end
+    "unaligned_bucket",  # a bucket dated inside another one (a day after its start)
+    "group_above_bucket",  # a listed group spent more than its whole bucket
+    "empty_bucket",  # a bucket with zero totals that still lists groups
+    "negative_amount",
+    "negative_jobs",
+    "fractional_jobs",
+    "null_name",  # a listed group with neither id nor name
+    "duplicate_group",  # one group listed twice in a bucket
+    "huge_amount",  # 1e30 USD
+    "overflow_amount",  # 1e999999: Decimal parses it; arithmetic on it overflows
+    "nan_amount",  # NaN, which Python's json accepts
+    "total_mismatch",  # amount_total is not the sum of the buckets
+)
+#: Marks a number the simulator writes verbatim (JSON literals ``to_json`` refuses to write).
+_RAW: Final = "\x00raw:"
 
 _KEY_NAME: Final = "budgetbot simulator key"
 _AUTH_SCHEME: Final = "apiKey "
@@ -80,12 +104,15 @@ class RecordedRequest:
 
 @dataclass(frozen=True, slots=True)
 class _Fault:
-    kind: Literal["fail", "malformed", "drop_field", "extra_fields", "empty", "hang"]
+    kind: Literal[
+        "fail", "malformed", "drop_field", "extra_fields", "empty", "corrupt", "hang", "drip"
+    ]
     status: int = 200
     retry_after: str | None = None
     body: str | None = None
     path: tuple[str, ...] = ()
     seconds: float = 0.0
+    corruption: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +120,8 @@ class _Answer:
     status: int
     body: str
     headers: tuple[tuple[str, str], ...] = ()
+    #: Seconds between the body's bytes (0: send it at once).
+    drip: float = 0.0
 
 
 class _Fail(Exception):
@@ -253,6 +282,18 @@ class SimServer:
         """Answer 200 with ``usage_data: []`` and zero totals."""
         self._queue(_Fault("empty"), times)
 
+    def corrupt(self, corruption: str, times: int = 1) -> None:
+        """Answer 200 with a body that breaks one of IonQ's invariants (see ``CORRUPTIONS``)."""
+        if corruption not in CORRUPTIONS:
+            raise ValueError(f"unknown corruption {corruption!r}; one of {', '.join(CORRUPTIONS)}")
+        self._queue(_Fault("corrupt", corruption=corruption), times)
+
+    def drip(self, times: int = 1, seconds: float = DEFAULT_DRIP_SECONDS) -> None:
+        """Send the headers at once, then the body one byte every ``seconds`` (a slow loris)."""
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        self._queue(_Fault("drip", seconds=seconds), times)
+
     def hang(self, times: int = 1, seconds: float = DEFAULT_HANG_SECONDS) -> None:
         """Wait ``seconds`` before answering (for client timeouts); ``stop()`` cuts it short."""
         if seconds < 0:
@@ -326,6 +367,11 @@ class SimServer:
             return failure.answer
         if fault is None or fault.kind == "hang":
             return _json_answer(200, body)
+        if fault.kind == "drip":
+            plain = _json_answer(200, body)
+            return _Answer(plain.status, plain.body, plain.headers, drip=fault.seconds)
+        if fault.kind == "corrupt":
+            return _corrupt(fault.corruption, body, query)
         return _mutate(fault, body)
 
     def _catch(self, handle: Callable[[], dict[str, Any]]) -> _Answer:
@@ -383,6 +429,51 @@ def _mutate(fault: _Fault, body: dict[str, Any]) -> _Answer:
             return _error(500, f"simulator: drop_field path {dotted!r} is not in this answer")
         return _json_answer(200, changed)
     return _json_answer(200, body)
+
+
+def _corrupt(corruption: str, body: dict[str, Any], query: dict[str, str]) -> _Answer:
+    """A 200 answer that breaks one of IonQ's invariants (``CORRUPTIONS``)."""
+    changed = copy.deepcopy(body)
+    data: list[dict[str, Any]] = changed["usage_data"]
+    with_groups = [u for u in data if u["group_usages"]]
+    if not with_groups:
+        return _error(500, "simulator: corrupt() needs an answer with a listed group")
+    bucket, group = with_groups[0], with_groups[0]["group_usages"][0]
+    if corruption == "duplicate_bucket":
+        data.insert(0, copy.deepcopy(bucket))
+    elif corruption == "misdated_bucket":
+        bucket["from"] = query["end_date"]
+    elif corruption == "unaligned_bucket":
+        start = date.fromisoformat(bucket["from"])
+        if query["modality"] == "daily":
+            bucket["from"] = query["end_date"]  # every day starts a daily bucket
+        else:
+            bucket["from"] = start.replace(day=start.day + 1 if start.day < 28 else 2).isoformat()
+    elif corruption == "group_above_bucket":
+        group["amount"] = bucket["amount"] + 1
+    elif corruption == "empty_bucket":
+        bucket.update(amount=0, time_us=0, job_count=0)
+    elif corruption == "negative_amount":
+        group["amount"] = -group["amount"] - 1
+    elif corruption == "negative_jobs":
+        bucket["job_count"] = -3
+    elif corruption == "fractional_jobs":
+        bucket["job_count"] = _RAW + "2.5"
+    elif corruption == "null_name":
+        group["group_id"] = group["group_name"] = None
+    elif corruption == "duplicate_group":
+        bucket["group_usages"].append(copy.deepcopy(group))
+    elif corruption == "huge_amount":
+        bucket["amount"] = _RAW + "1e30"
+        changed["amount_total"] = _RAW + "1e30"
+    elif corruption == "overflow_amount":
+        bucket["amount"] = _RAW + "1e999999"
+    elif corruption == "nan_amount":
+        bucket["amount"] = _RAW + "NaN"
+    else:  # total_mismatch
+        changed["amount_total"] = changed["amount_total"] + 1000
+    text = re.sub(r'"\\u0000raw:([^"]*)"', r"\1", to_json(changed))
+    return _Answer(200, text, (("Content-Type", "application/json"),))
 
 
 def _json_answer(status: int, body: dict[str, Any]) -> _Answer:
@@ -527,7 +618,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(payload)
+            if not answer.drip:
+                self.wfile.write(payload)
+            for index in range(len(payload) if answer.drip else 0):
+                self.wfile.write(payload[index : index + 1])
+                self.wfile.flush()
+                if self.server.sim._stopping.wait(answer.drip):
+                    self.close_connection = True
+                    return
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 

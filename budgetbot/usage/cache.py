@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any
 
-from budgetbot.ionq import UsageQuery
+from budgetbot.ionq import MAX_AMOUNT, MAX_COUNT, UsageQuery
 from budgetbot.store.db import Store
 
 from .model import Bucket, Figures, UsageSeries
@@ -31,6 +32,8 @@ from .normalize import natural_end, normalize
 from .source import UsageClient
 
 __all__ = ["DEFAULT_TTL", "SETTLE_DAYS", "UsageCache", "bucket_spans"]
+
+log = logging.getLogger("budgetbot.usage")
 
 SETTLE_DAYS = 2
 DEFAULT_TTL = 60.0
@@ -56,11 +59,29 @@ def _figures(f: Figures) -> dict[str, Any]:
     }
 
 
+class _Unusable(ValueError):
+    """A stored bucket that does not hold sane figures."""
+
+
+def _sane(text: str | None, limit: Decimal) -> Decimal | None:
+    if text is None:
+        return None
+    value = Decimal(text)
+    # Buckets stored before IonQ's answers were checked may hold 1e999999 or a negative amount:
+    # such a row is fetched again rather than believed (or crash every later check).
+    if not value.is_finite() or not 0 <= value < limit:
+        raise _Unusable(text)
+    return value
+
+
 def _unfigures(doc: dict[str, Any]) -> Figures:
+    jobs = doc["jobs"]
+    if jobs is not None and (type(jobs) is not int or not 0 <= jobs < MAX_COUNT):
+        raise _Unusable(str(jobs))
     return Figures(
-        usd=None if doc["usd"] is None else Decimal(doc["usd"]),
-        time_us=None if doc["time_us"] is None else Decimal(doc["time_us"]),
-        jobs=doc["jobs"],
+        usd=_sane(doc["usd"], MAX_AMOUNT),
+        time_us=_sane(doc["time_us"], Decimal(MAX_COUNT)),
+        jobs=jobs,
     )
 
 
@@ -75,7 +96,18 @@ def _dump(bucket: Bucket, names: dict[str, str]) -> str:
     )
 
 
-def _load(start: dt.date, end: dt.date, text: str) -> tuple[Bucket, dict[str, str]]:
+def _load(start: dt.date, end: dt.date, text: str) -> tuple[Bucket, dict[str, str]] | None:
+    """A stored bucket, or None when the row is unusable (then it is fetched again)."""
+    try:
+        return _parse(start, end, text)
+    except (_Unusable, ArithmeticError, ValueError, KeyError, TypeError, AttributeError):
+        log.warning(
+            "ignoring an unusable stored usage bucket %s..%s; fetching it again", start, end
+        )
+        return None
+
+
+def _parse(start: dt.date, end: dt.date, text: str) -> tuple[Bucket, dict[str, str]]:
     doc = json.loads(text)
     bucket = Bucket(
         start=start,
@@ -164,10 +196,11 @@ class UsageCache:
         first_missing = None
         for span in spans:
             text = stored.get(span)
-            if text is None or span[1] > settled_before:
+            loaded = None if text is None or span[1] > settled_before else _load(*span, text)
+            if loaded is None:
                 first_missing = span[0]
                 break
-            bucket, bucket_names = _load(span[0], span[1], text)
+            bucket, bucket_names = loaded
             buckets.append(bucket)
             names.update(bucket_names)
         if first_missing is None:

@@ -34,18 +34,27 @@ def natural_end(start: dt.date, modality: Modality) -> dt.date:
 
 
 def usd_of(
-    amount: Decimal, unit: str | None, amounts: Sequence[UsageAmount] | None, default_unit: str
+    amount: Decimal | None,
+    unit: str | None,
+    amounts: Sequence[UsageAmount] | None,
+    default_unit: str,
 ) -> Decimal | None:
     """The USD part of an amount, or None when IonQ's answer holds no USD figure.
 
     Since Sept. 2026 IonQ normalizes amounts to credits when any credit activity is present and
-    lists the per-unit breakdown in ``amounts``; credits are never compared with dollars.
+    lists the per-unit breakdown in ``amounts``; credits are never compared with dollars. A
+    breakdown without a USD entry is no USD figure, not $0: nothing says no dollars were spent.
+    An entry without a unit cannot be told apart from credits and is skipped; a USD entry
+    without an amount makes the USD figure unknown.
     """
     if (unit or default_unit).upper() == "USD":
         return amount
-    if amounts is not None:
-        return sum((a.amount for a in amounts if a.unit.upper() == "USD"), Decimal(0))
-    return None
+    if amounts is None:
+        return None
+    usd = [a.amount for a in amounts if a.unit is not None and a.unit.upper() == "USD"]
+    if not usd or any(a is None for a in usd):
+        return None
+    return sum((a for a in usd if a is not None), Decimal(0))
 
 
 def _group_figures(group: GroupUsage, default_unit: str) -> Figures:
@@ -74,14 +83,28 @@ def _bucket(
             jobs=usage.job_count,
         ),
         listed=listed,
-        ranked_by_usd=unit.upper() == "USD",
+        # A listed group without a USD figure (its amount absent, or in credits only) may be the
+        # largest of the five, so the smallest *known* amount does not cap it: its bound is the
+        # bucket's remainder, which still includes it. Giving up the ranking for the whole bucket
+        # keeps every bound sound (slightly wider for unlisted groups).
+        ranked_by_usd=unit.upper() == "USD" and all(f.usd is not None for f in listed.values()),
     )
 
 
 def normalize(answer: Usages, query: UsageQuery) -> UsageSeries:
     """Turn one IonQ answer into a series of buckets covering ``[query.start, query.end)``."""
     default_unit = answer.usage_unit or "USD"
-    ordered = sorted(answer.usage_data, key=lambda u: u.from_)
+    data = answer.usage_data
+    if data is None:
+        # ``usage_data`` is optional in IonQ's schema. Absent, it is no usage only when the
+        # answer's own totals say so; otherwise the per-bucket figures are unknown, not zero.
+        totals = (answer.amount_total, answer.job_count, answer.time_us_total)
+        if not any(t is not None for t in totals) or any(t for t in totals):
+            raise UsageDataError(
+                f"IonQ's answer to {query} has no usage_data: no per-bucket figures to report"
+            )
+        data = []
+    ordered = sorted(data, key=lambda u: u.from_)
     names: dict[str, str] = {}
     buckets: list[Bucket] = []
     for i, usage in enumerate(ordered):

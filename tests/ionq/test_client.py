@@ -211,11 +211,13 @@ def test_missing_required_field_is_named(client, sim):
     assert "usage_data[0].amount" in str(info.value)
 
 
-def test_missing_usage_data_is_named(client, sim):
-    sim.drop_field("usage_data")
+def test_missing_group_usages_is_named(client, sim):
+    # ``usage_data`` itself is optional in IonQ's schema (tests/ionq/test_answers.py); a bucket's
+    # ``group_usages`` is required.
+    sim.drop_field("usage_data.0.group_usages")
     with pytest.raises(IonQResponseError) as info:
         client.usage(Q)
-    assert info.value.field == "usage_data"
+    assert info.value.field == "usage_data[0].group_usages"
 
 
 def test_unknown_fields_are_ignored(client, sim):

@@ -263,3 +263,27 @@ def test_fault_arguments_are_checked(sim_server: SimServer) -> None:
     with pytest.raises(ValueError):
         sim_server.hang(seconds=-1)
     assert sim_server.pending_faults == 0
+
+
+def test_corrupt_and_drip_arguments_are_checked(sim_server: SimServer) -> None:
+    with pytest.raises(ValueError):
+        sim_server.corrupt("gremlins")
+    with pytest.raises(ValueError):
+        sim_server.drip(seconds=-1)
+    assert sim_server.pending_faults == 0
+
+
+def test_drip_sends_the_same_answer_slowly(sim_server: SimServer, sim_usage: Get) -> None:
+    plain = sim_usage(**WEEK)
+    sim_server.drip(seconds=0.0001)
+    dripped = sim_usage(**WEEK)
+    assert dripped.status_code == 200 and dripped.text == plain.text
+
+
+def test_corrupt_serves_literal_numbers_json_cannot_hold(
+    sim_server: SimServer, sim_usage: Get
+) -> None:
+    sim_server.corrupt("overflow_amount")
+    assert '"amount": 1e999999' in sim_usage(**WEEK).text
+    sim_server.corrupt("nan_amount")
+    assert '"amount": NaN' in sim_usage(**WEEK).text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 
 import pytest
@@ -15,6 +16,7 @@ from budgetbot.rules import load_policies
 from budgetbot.rules.engine import anomaly_needs, policy_needs
 from budgetbot.sim import example_policies
 from budgetbot.store import Store
+from budgetbot.store.db import usage_buckets
 from budgetbot.usage import Measure, UsageSource, normalize
 from budgetbot.usage.cache import UsageCache, bucket_spans
 from tests.support import NOW
@@ -200,4 +202,29 @@ def test_stored_buckets_belong_to_one_organization(client, sim, org):
         pytest.raises(IonQNotFound),
     ):
         UsageCache(other, store, ttl=0).series(query, TODAY)
+    store.close()
+
+
+def test_a_corrupt_stored_bucket_is_fetched_again_not_used(client, sim):
+    # Before answers were checked, a bucket of 1e999999 USD could be stored as settled and then
+    # crash every later check with decimal.Overflow. Such a row is now ignored and refetched.
+    store = Store.memory()
+    cache = UsageCache(client, store)
+    query = q(GroupBy.PROJECT, Modality.DAILY, TODAY - dt.timedelta(days=6), TODAY)
+    fresh = cache.series(query, TODAY)
+    spans = bucket_spans(query)
+    stored = store.buckets(cache.source, "project", "daily", spans)
+    assert spans[0] in stored
+    poisoned = re.sub(r'"usd": "[^"]*"', '"usd": "1E+999999"', stored[spans[0]], count=1)
+    assert poisoned != stored[spans[0]]
+    with store.engine.begin() as conn:
+        conn.execute(
+            usage_buckets.update()
+            .where(usage_buckets.c.start == spans[0][0])
+            .values(payload=poisoned)
+        )
+    cache.ttl = cache.recent_ttl = 0
+    again = UsageCache(client, store).series(query, TODAY)
+    assert again.total(Measure.USD) == fresh.total(Measure.USD)
+    assert sim.usage_requests[-1].query["start_date"] == spans[0][0].isoformat()
     store.close()

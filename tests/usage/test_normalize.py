@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from budgetbot.ionq import GroupBy, Modality, UsageQuery, Usages
-from budgetbot.usage import Bound, Measure, UsageDataError, normalize
+from budgetbot.usage import Bound, Measure, UsageDataError, normalize, usd_of
 
 D = Decimal
 
@@ -147,3 +147,28 @@ def test_a_bucket_wholly_before_the_query_is_refused_not_moved_into_it():
     answer = body([bucket("2026-11-09", "999", [])])  # the week before the one asked for
     with pytest.raises(UsageDataError):
         normalize(answer, q(Modality.WEEKLY, "2026-11-16", "2026-11-23"))
+
+
+def test_credits_whose_breakdown_has_no_usd_entry_give_no_usd_figure():
+    # IonQ lists the per-unit breakdown, and it holds credits only: that is no USD figure (the
+    # README's promise), not $0 spent.
+    raw = bucket("2026-11-02", "300", [("a", "300")])
+    raw["amount_unit"] = "credits"
+    raw["amounts"] = [{"amount": D(300), "unit": "credits"}]
+    raw["group_usages"][0]["amount_unit"] = "credits"
+    raw["group_usages"][0]["amounts"] = [{"amount": D(300), "unit": "credits"}]
+    series = normalize(
+        Usages.model_validate(
+            {
+                "usage_data": [raw],
+                "usage_unit": "credits",
+                "amount_total": D(300),
+                "amount_totals": [{"amount": D(300), "unit": "credits"}],
+            }
+        ),
+        q(Modality.DAILY, "2026-11-02", "2026-11-03"),
+    )
+    assert series.total(Measure.USD) is None
+    assert series.figure(["a"], Measure.USD) is None
+    assert series.reported_usd_total is None
+    assert usd_of(D(300), "credits", [], "USD") is None

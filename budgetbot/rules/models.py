@@ -476,7 +476,7 @@ class Digest(PolicyItem):
             croniter(value, datetime(2000, 1, 1)).get_next(datetime)
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(
-                f"is not a valid cron expression (got {_show(value)}): {error}"
+                f"is not a valid cron expression (got {_show(value)}): {str(error)[:120]}"
             ) from None
         return value
 

@@ -72,6 +72,11 @@ HOSTILE = {
         4,
         "days or weeks",
     ),
+    "cron-5000-chars": (
+        'digests:\n  - name: weekly\n    schedule: "0 9 * * ' + "9" * 5000 + '"\n',
+        3,
+        "not a valid cron expression",
+    ),
     "bad-date": ("policies:\n  - name: b\n    when: 2026-13-45\n", 3, "cannot be read"),
     "billion-laughs": (_laughs(9), None, "expands to more than"),
 }

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from budgetbot.ionq import IonQError, UsageQuery
 from budgetbot.reports.digest import DigestReport
-from budgetbot.rules.engine import burns, evaluate, plan
+from budgetbot.rules.engine import anomaly_since, burns, evaluate, plan
 from budgetbot.rules.findings import Burn, Finding
 from budgetbot.rules.loader import PolicySet
 from budgetbot.rules.periods import period_bounds, period_label
@@ -204,7 +204,10 @@ def run_check(
     """
     result = CycleResult()
     started = time.monotonic()
-    queries = plan(rules.policies, rules.anomalies, now)
+    # Anomalies: every day completed since the last good cycle, so no outage skips one.
+    last = store.get_status(LAST_GOOD_CYCLE)
+    since = anomaly_since(now, dt.datetime.fromisoformat(last[0]) if last and last[0] else None)
+    queries = plan(rules.policies, rules.anomalies, now, anomalies_since=since)
     result.queries = len(queries)
     try:
         data = {q: source.series(q) for q in queries}
@@ -218,7 +221,7 @@ def run_check(
         _log_cycle(result, now)
         return result
     result.fetch_seconds = time.monotonic() - started
-    result.findings = evaluate(rules.policies, rules.anomalies, data, now)
+    result.findings = evaluate(rules.policies, rules.anomalies, data, now, anomalies_since=since)
     fired: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     for level in store.fired_levels(f.period for f in result.findings):
         fired[(level.rule, level.group_key, level.period, level.kind)].add(level.level)

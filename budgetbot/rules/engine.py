@@ -24,7 +24,16 @@ from .findings import ALL_GROUPS, Burn, Figure, Finding, FindingKind
 from .models import Anomaly, Policy
 from .periods import Period, period_bounds, period_label
 
-__all__ = ["Needs", "anomaly_needs", "burns", "evaluate", "plan", "policy_needs"]
+__all__ = [
+    "ANOMALY_CATCHUP_DAYS",
+    "Needs",
+    "anomaly_needs",
+    "anomaly_since",
+    "burns",
+    "evaluate",
+    "plan",
+    "policy_needs",
+]
 
 _PERIOD_MODALITY: dict[Period, Modality] = {
     "day": Modality.DAILY,
@@ -75,32 +84,74 @@ def policy_needs(policy: Policy, now: dt.datetime) -> Needs:
     return Needs(period_q, rate_q)
 
 
-def anomaly_needs(anomaly: Anomaly, now: dt.datetime) -> Needs:
+#: Most complete days examined for anomalies in one cycle, counting back from yesterday: days
+#: missed while IonQ or the clock process was down are caught up within this bound.
+ANOMALY_CATCHUP_DAYS = 7
+
+
+def anomaly_since(now: dt.datetime, last_good: dt.datetime | None) -> dt.date:
+    """The first complete day to examine for anomalies at ``now``; the last is yesterday.
+
+    Yesterday, and every day that completed since the last good cycle (``last_good``, None on
+    a first start: no backlog of old days then), back to :data:`ANOMALY_CATCHUP_DAYS` days.
+    Days examined before are examined again only within the day after them, as always; the
+    fired levels keep each (rule, group, day) to one alert.
+    """
+    yesterday = now.date() - dt.timedelta(days=1)
+    if last_good is None:
+        return yesterday
+    # The last good cycle examined the day before its own; its own day was not complete yet.
+    first = min(last_good.date(), yesterday)
+    return max(first, now.date() - dt.timedelta(days=ANOMALY_CATCHUP_DAYS))
+
+
+def _anomaly_days(now: dt.datetime, since: dt.date | None) -> list[dt.date]:
+    """The complete days to examine, oldest first: ``since`` (default yesterday) to yesterday."""
     today = now.date()
-    # The last complete day and the window before it, all complete days.
+    yesterday = today - dt.timedelta(days=1)
+    first = yesterday if since is None else min(since, yesterday)  # today is not complete
+    first = max(first, today - dt.timedelta(days=ANOMALY_CATCHUP_DAYS))
+    return [first + dt.timedelta(days=i) for i in range((today - first).days)]
+
+
+def anomaly_needs(anomaly: Anomaly, now: dt.datetime, since: dt.date | None = None) -> Needs:
+    """The queries of an anomaly watch examining each complete day from ``since`` (default:
+    yesterday) to yesterday."""
+    today = now.date()
+    first = _anomaly_days(now, since)[0]
+    # The days examined and the window before the first of them, all complete days.
     return Needs(
         None,
         UsageQuery(
             group_by=_group_by(anomaly.scope),
             modality=Modality.DAILY,
-            start=today - dt.timedelta(days=anomaly.window_days + 1),
+            start=first - dt.timedelta(days=anomaly.window_days),
             end=today,
         ),
         UsageQuery(
             group_by=GroupBy.JOB,
             modality=Modality.DAILY,
-            start=today - dt.timedelta(days=1),
+            start=first,
             end=today,
         ),
     )
 
 
 def plan(
-    policies: Iterable[Policy], anomalies: Iterable[Anomaly], now: dt.datetime
+    policies: Iterable[Policy],
+    anomalies: Iterable[Anomaly],
+    now: dt.datetime,
+    *,
+    anomalies_since: dt.date | None = None,
 ) -> list[UsageQuery]:
-    """The distinct queries the rules need, in a stable order."""
+    """The distinct queries the rules need, in a stable order.
+
+    ``anomalies_since``: the first complete day anomaly watches examine (default yesterday).
+    """
     queries: dict[UsageQuery, None] = {}
-    needs = [policy_needs(p, now) for p in policies] + [anomaly_needs(a, now) for a in anomalies]
+    needs = [policy_needs(p, now) for p in policies] + [
+        anomaly_needs(a, now, anomalies_since) for a in anomalies
+    ]
     for need in needs:
         for query in (need.period, need.rate, need.jobs):
             if query is not None:
@@ -381,28 +432,51 @@ def _baseline(days: list[tuple[dt.date, Decimal]], weekday: int) -> tuple[Decima
 
 
 def _evaluate_anomaly(
-    anomaly: Anomaly, data: Mapping[UsageQuery, UsageSeries], now: dt.datetime
+    anomaly: Anomaly,
+    data: Mapping[UsageQuery, UsageSeries],
+    now: dt.datetime,
+    since: dt.date | None = None,
 ) -> list[Finding]:
-    needs = anomaly_needs(anomaly, now)
+    needs = anomaly_needs(anomaly, now, since)
     assert needs.rate is not None and needs.jobs is not None
     series = data[needs.rate]
-    day = now.date() - dt.timedelta(days=1)
+    targets = _targets(anomaly.scope, anomaly.match, True, [series])
     findings = []
-    for target in _targets(anomaly.scope, anomaly.match, True, [series]):
+    for day in _anomaly_days(now, since):
+        findings.extend(_anomalies_on(anomaly, day, targets, series, data[needs.jobs]))
+    return findings
+
+
+def _anomalies_on(
+    anomaly: Anomaly,
+    day: dt.date,
+    targets: Sequence[_Target],
+    series: UsageSeries,
+    jobs: UsageSeries,
+) -> list[Finding]:
+    """The watch's findings about one complete ``day``, against the window before it."""
+    findings = []
+    for target in targets:
         value = _figure(series, target, Measure.USD, day, day + dt.timedelta(days=1))
         if value is None or value.low < anomaly.min_usd or value.low <= 0:
             continue
-        past = _daily(series, target, Measure.USD, needs.rate.start, day)
+        past = _daily(
+            series, target, Measure.USD, day - dt.timedelta(days=anomaly.window_days), day
+        )
         if not past:
             continue
         # Upper bounds of hidden days: a hidden figure raises the bar, never lowers it.
         usual, spread = _baseline([(d, b.high) for d, b in past], day.weekday())
         if value.low > anomaly.factor * usual and value.low > usual + ANOMALY_SPREAD * spread:
-            jobs = data[needs.jobs]
             top = tuple(
                 (jobs.name(key), f.usd)
                 for key, f in sorted(
-                    ((k, f) for b in jobs.buckets for k, f in b.listed.items()),
+                    (
+                        (k, f)
+                        for b in jobs.buckets
+                        if b.start <= day < b.end
+                        for k, f in b.listed.items()
+                    ),
                     key=lambda kv: -(kv[1].usd or 0),
                 )
                 if f.usd is not None
@@ -439,11 +513,17 @@ def evaluate(
     anomalies: Iterable[Anomaly],
     data: Mapping[UsageQuery, UsageSeries],
     now: dt.datetime,
+    *,
+    anomalies_since: dt.date | None = None,
 ) -> list[Finding]:
-    """Every finding of every rule at ``now``; ``data`` must hold the answers to ``plan``."""
+    """Every finding of every rule at ``now``; ``data`` must hold the answers to ``plan`` (with
+    the same ``anomalies_since``). Anomalies come last, oldest day first."""
     findings: list[Finding] = []
     for policy in policies:
         findings.extend(_evaluate_policy(policy, data, now))
+    found: list[Finding] = []
     for anomaly in anomalies:
-        findings.extend(_evaluate_anomaly(anomaly, data, now))
+        found.extend(_evaluate_anomaly(anomaly, data, now, anomalies_since))
+    # Stable: within a day, rules keep their file order.
+    findings.extend(sorted(found, key=lambda f: f.period_start))
     return findings

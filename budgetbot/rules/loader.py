@@ -9,6 +9,11 @@ Validation runs in layers, the most humane first, and keeps going so one run rep
    YAML node they concern: an unknown key points at the key, a bad value at the value;
 5. across files: names unique among policies, anomalies and digests together.
 
+A file is hostile input, so the work it can cause is bounded before anything is expanded: its
+size (:data:`MAX_FILE_BYTES`), its nesting (:data:`MAX_DEPTH`), the values it expands to with
+aliases counted at every use (:data:`MAX_VALUES`, the "billion laughs") and the length of its
+numbers (:data:`MAX_NUMBER_CHARS`). Past a bound the file is refused with one positioned error.
+
 Errors read like a compiler's::
 
     policies/chem.yaml:7:15: policies[0].alert_at (chem-monthly): 120 is over 100
@@ -32,6 +37,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from budgetbot.rules.models import Anomaly, Digest, Policy, PolicyItem
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_FILE_BYTES",
+    "MAX_NUMBER_CHARS",
+    "MAX_VALUES",
     "PolicyError",
     "PolicyLoadError",
     "PolicySet",
@@ -47,6 +56,18 @@ SECTIONS: Final[dict[str, type[PolicyItem]]] = {
 """Top-level keys of a policy file and the model of their items, in reading order."""
 
 YAML_SUFFIXES: Final = (".yaml", ".yml")
+
+MAX_FILE_BYTES: Final = 512 * 1024
+"""Largest policy file read (thousands of policies); a larger one is refused unread."""
+MAX_DEPTH: Final = 50
+"""Deepest nesting of lists and mappings (a policy needs 4); deeper input would exhaust the
+parser's recursion."""
+MAX_VALUES: Final = 100_000
+"""Most values a file may expand to, an alias counting its whole value at every use."""
+MAX_NUMBER_CHARS: Final = 40
+"""Longest number literal: longer ones are no budget, and converting them costs unbounded time."""
+
+_NUMBER_TAGS: Final = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 Loc = tuple[str | int, ...]
 
@@ -134,12 +155,59 @@ class _Document:
     """Values that could not be read (already reported): no further errors about them."""
 
 
+class _TooComplex(yaml.MarkedYAMLError):
+    """A file past one of the loader's bounds: refused whole, at the place the bound was hit."""
+
+
 class _PositionLoader(yaml.SafeLoader):
     """A safe loader that keeps the mark of every key and value and refuses duplicate keys.
 
     Instead of raising at the first duplicate it records each one (at its second occurrence) and
-    keeps the first value, so a file's other errors are still found.
+    keeps the first value, so a file's other errors are still found. Nesting and expansion are
+    bounded (:data:`MAX_DEPTH`, :data:`MAX_VALUES`): past either it raises :class:`_TooComplex`.
     """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._composed = 0
+        self._values = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        # PyYAML composes recursively: refuse before the depth can exhaust Python's stack.
+        self._depth += 1
+        self._composed += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooComplex(
+                    problem=f"nested more than {MAX_DEPTH} levels deep",
+                    problem_mark=self._here(),
+                )
+            if self._composed > MAX_VALUES:
+                raise _TooComplex(
+                    problem=f"holds more than {MAX_VALUES:,} values",
+                    problem_mark=self._here(),
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def _here(self) -> yaml.Mark:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        mark: yaml.Mark = event.start_mark
+        return mark
+
+    def _spend(self, mark: yaml.Mark) -> None:
+        """Count one value read; an alias repeats its whole value, so this bounds expansion."""
+        self._values += 1
+        if self._values > MAX_VALUES:
+            raise _TooComplex(
+                problem=(
+                    f"expands to more than {MAX_VALUES:,} values (aliases repeat what they"
+                    " refer to at every use)"
+                ),
+                problem_mark=mark,
+            )
 
     def load_document(self) -> _Document:
         node = self.get_single_node()
@@ -151,6 +219,7 @@ class _PositionLoader(yaml.SafeLoader):
         return document
 
     def _convert(self, node: Node, loc: Loc, doc: _Document, seen: frozenset[int]) -> object:
+        self._spend(node.start_mark)
         if id(node) in seen:
             doc.errors.append((loc, node.start_mark, "an alias refers to itself"))
             return None
@@ -165,15 +234,26 @@ class _PositionLoader(yaml.SafeLoader):
                 doc.where[(*loc, index)] = _Where(key=None, value=item.start_mark)
                 items.append(self._convert(item, (*loc, index), doc, seen))
             return items
-        try:
-            return self.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError as error:
-            problem = error.problem or "cannot be read"
-            if node.tag.startswith("!"):
-                problem = f"unsupported YAML tag {node.tag!r}"
-            doc.errors.append((loc, node.start_mark, problem))
-            doc.unreadable.add(loc)
-            return None
+        problem: str | None = None
+        if node.tag in _NUMBER_TAGS and len(str(node.value)) > MAX_NUMBER_CHARS:
+            problem = (
+                f"number too long ({len(str(node.value)):,} characters; at most {MAX_NUMBER_CHARS})"
+            )
+        else:
+            try:
+                return self.construct_object(node, deep=True)
+            except yaml.constructor.ConstructorError as error:
+                problem = error.problem or "cannot be read"
+                if node.tag.startswith("!"):
+                    problem = f"unsupported YAML tag {node.tag!r}"
+            except Exception as error:
+                # PyYAML's constructors raise whatever their conversion does on odd input
+                # (ValueError for the date 2026-13-45, IndexError for an empty !!int): each is a
+                # value the file cannot hold, not a crash of the loader.
+                problem = f"cannot be read: {str(error)[:120] or type(error).__name__}"
+        doc.errors.append((loc, node.start_mark, problem))
+        doc.unreadable.add(loc)
+        return None
 
     def _fill_mapping(
         self,
@@ -185,11 +265,12 @@ class _PositionLoader(yaml.SafeLoader):
         *,
         merged: bool,
     ) -> None:
-        merges: list[Node] = []
+        merges: list[tuple[Node, Node]] = []
         first_at: dict[str, yaml.Mark] = {}
         for key_node, value_node in node.value:
+            self._spend(key_node.start_mark)
             if key_node.tag == "tag:yaml.org,2002:merge":
-                merges.append(value_node)
+                merges.append((key_node, value_node))
                 continue
             if not isinstance(key_node, ScalarNode):
                 doc.errors.append((loc, key_node.start_mark, "keys must be plain words"))
@@ -211,11 +292,16 @@ class _PositionLoader(yaml.SafeLoader):
                 continue  # a key written in the mapping itself wins over a merged one
             doc.where[(*loc, key)] = _Where(key=key_node.start_mark, value=value_node.start_mark)
             result[key] = self._convert(value_node, (*loc, key), doc, seen)
-        for merge in merges:
+        for merge_key, merge in merges:
             sources = merge.value if isinstance(merge, SequenceNode) else [merge]
             for source in sources:
-                if isinstance(source, MappingNode):
-                    self._fill_mapping(source, loc, doc, seen, result, merged=True)
+                self._spend(merge_key.start_mark)
+                if id(source) in seen:
+                    doc.errors.append(
+                        (loc, merge_key.start_mark, "'<<' merges a mapping into itself")
+                    )
+                elif isinstance(source, MappingNode):
+                    self._fill_mapping(source, loc, doc, seen | {id(source)}, result, merged=True)
                 else:
                     doc.errors.append((loc, source.start_mark, "'<<' must merge a mapping"))
 
@@ -412,6 +498,8 @@ def _humane(error: ErrorDetails, model: type[BaseModel], rel: Loc) -> str:
         if close:
             return f"must be one of {', '.join(choices)} {got}; did you mean {close[0]!r}?"
         return f"must be one of {', '.join(choices) or ctx.get('expected', '?')} {got}"
+    if kind == "decimal_max_places":
+        return f"must have at most {ctx['decimal_places']} decimal places {got}"
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "string_too_long":
@@ -465,7 +553,21 @@ class _Named:
 def _load_file(path: Path, file_order: int) -> tuple[list[PolicyItem], list[_Named], _File]:
     name = path.as_posix()
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            big = _File(name, _Document(data=None))
+            big.errors.append(
+                PolicyError(
+                    name,
+                    0,
+                    0,
+                    "",
+                    f"is larger than {MAX_FILE_BYTES // 1024} KiB; split it into several files",
+                )
+            )
+            return [], [], big
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         broken = _File(name, _Document(data=None))
         broken.errors.append(PolicyError(name, 0, 0, "", f"is not UTF-8 text: {error.reason}"))
@@ -478,6 +580,12 @@ def _load_file(path: Path, file_order: int) -> tuple[list[PolicyItem], list[_Nam
     # Layer 1: YAML syntax. Nothing else can be checked in a file that does not parse.
     try:
         document = _parse(text)
+    except _TooComplex as error:
+        failed = _File(name, _Document(data=None))
+        mark = error.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        failed.errors.append(PolicyError(name, line, column, "", f"refused: {error.problem}"))
+        return [], [], failed
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         failed = _File(name, _Document(data=None))

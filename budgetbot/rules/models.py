@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Annotated, Any, Final, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from croniter import croniter
 from pydantic import (
@@ -62,7 +62,18 @@ NAME_PATTERN: Final = r"^[a-z0-9-]+$"
 
 WINDOW_MIN_DAYS: Final = 3
 WINDOW_MAX_DAYS: Final = 90
-_WINDOW_RE: Final = re.compile(r"^\s*(\d+)([dw])\s*$")
+_WINDOW_RE: Final = re.compile(r"^\s*(\d{1,6})([dw])\s*$")
+
+# Bounds on every number a policy holds, so no figure computed from one can overflow or take
+# unbounded time (a budget of 1e999999, or of 1e-999999, divides into a Decimal overflow).
+MAX_AMOUNT: Final = Decimal(1_000_000_000_000)
+"""Largest budget or min_usd: a trillion dollars, QPU hours or jobs."""
+MAX_PERCENT: Final = Decimal(1_000_000)
+"""Largest forecast/pace level, in percent, and largest anomaly factor."""
+MAX_PLACES: Final = 6
+"""Most decimal places of any number in a policy."""
+_TIMEZONE_RE: Final = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
+_TIMEZONE_MAX: Final = 64
 
 
 # --- the unit registry --------------------------------------------------------------------------
@@ -140,13 +151,21 @@ Globs = Annotated[
     ),
 ]
 PercentList = Annotated[
-    list[Annotated[Decimal, WithJsonSchema({"type": "number", "exclusiveMinimum": 0})]],
+    list[
+        Annotated[
+            Decimal,
+            Field(le=MAX_PERCENT, decimal_places=MAX_PLACES),
+            WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_PERCENT)}),
+        ]
+    ],
     Field(json_schema_extra={"uniqueItems": True}),
 ]
 AlertPercentList = Annotated[
     list[
         Annotated[
-            Decimal, WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 100})
+            Decimal,
+            Field(decimal_places=MAX_PLACES),
+            WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 100}),
         ]
     ],
     Field(json_schema_extra={"uniqueItems": True}),
@@ -159,9 +178,8 @@ def _show(value: object) -> str:
         return "true" if value else "false"
     if value is None:
         return "null"
-    if isinstance(value, str):
-        return repr(value)
-    return str(value)
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _check_percents(values: list[Decimal], *, upper: Decimal | None) -> list[Decimal]:
@@ -241,18 +259,30 @@ class Budget(_Model):
 
     usd: Annotated[
         Decimal | None,
-        Field(gt=0, title="USD", description="Spend in US dollars."),
-        WithJsonSchema({"type": "number", "exclusiveMinimum": 0}),
+        Field(
+            gt=0,
+            le=MAX_AMOUNT,
+            decimal_places=MAX_PLACES,
+            title="USD",
+            description="Spend in US dollars.",
+        ),
+        WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT)}),
     ] = None
     qpu_hours: Annotated[
         Decimal | None,
-        Field(gt=0, title="QPU hours", description="QPU time in hours."),
-        WithJsonSchema({"type": "number", "exclusiveMinimum": 0}),
+        Field(
+            gt=0,
+            le=MAX_AMOUNT,
+            decimal_places=MAX_PLACES,
+            title="QPU hours",
+            description="QPU time in hours.",
+        ),
+        WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT)}),
     ] = None
     jobs: Annotated[
         int | None,
-        Field(gt=0, title="Jobs", description="Number of jobs."),
-        WithJsonSchema({"type": "integer", "exclusiveMinimum": 0}),
+        Field(gt=0, le=int(MAX_AMOUNT), title="Jobs", description="Number of jobs."),
+        WithJsonSchema({"type": "integer", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT)}),
     ] = None
 
     @model_validator(mode="after")
@@ -371,17 +401,24 @@ class Anomaly(PolicyItem):
     ]
     factor: Annotated[
         Decimal,
-        Field(gt=1, description="Alert on a day above this many times the baseline's median."),
-        WithJsonSchema({"type": "number", "exclusiveMinimum": 1}),
+        Field(
+            gt=1,
+            le=MAX_PERCENT,
+            decimal_places=MAX_PLACES,
+            description="Alert on a day above this many times the baseline's median.",
+        ),
+        WithJsonSchema({"type": "number", "exclusiveMinimum": 1, "maximum": int(MAX_PERCENT)}),
     ]
     min_usd: Annotated[
         Decimal,
         Field(
             ge=0,
+            le=MAX_AMOUNT,
+            decimal_places=MAX_PLACES,
             description="Ignore days that spent less than this many US dollars.",
             json_schema_extra={"default": 0},
         ),
-        WithJsonSchema({"type": "number", "minimum": 0}),
+        WithJsonSchema({"type": "number", "minimum": 0, "maximum": int(MAX_AMOUNT)}),
     ] = Decimal(0)
     channel: Channel = None
     mention: Mentions = Field(default_factory=list)
@@ -439,18 +476,29 @@ class Digest(PolicyItem):
             croniter(value, datetime(2000, 1, 1)).get_next(datetime)
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(
-                f"is not a valid cron expression (got {_show(value)}): {error}"
+                f"is not a valid cron expression (got {_show(value)}): {str(error)[:120]}"
             ) from None
         return value
 
     @field_validator("timezone")
     @classmethod
     def _check_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            message = f"unknown timezone {_show(value)}"
-            close = difflib.get_close_matches(value, sorted(_timezones()), n=1)
+        known = len(value) <= _TIMEZONE_MAX and _TIMEZONE_RE.fullmatch(value) is not None
+        if known:
+            try:
+                ZoneInfo(value)
+            except (ValueError, KeyError, OSError):
+                # zoneinfo reads a file named by the key: a folder ('Europe'), an overlong or
+                # odd name raise IsADirectoryError, OSError, ValueError, ZoneInfoNotFoundError.
+                known = False
+        if not known:
+            shown = _show(value) if len(value) <= _TIMEZONE_MAX else _show(value[:40]) + "..."
+            message = f"unknown timezone {shown}"
+            close = (
+                difflib.get_close_matches(value, sorted(_timezones()), n=1)
+                if len(value) <= _TIMEZONE_MAX
+                else []
+            )
             if close:
                 message += f"; did you mean {close[0]!r}?"
             else:

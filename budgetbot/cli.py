@@ -715,11 +715,20 @@ def serve(
         raise click.ClickException(str(exc)) from None
     try:
         if socket_mode:
-            run_socket_mode(app, app_token)
+            try:
+                run_socket_mode(app, app_token)
+            except SlackStartupError as exc:
+                raise click.ClickException(str(exc)) from None
         else:
             probe = HealthProbe(settings.store(), settings.budgetbot_check_schedule, deps.now)
+            secret = settings.slack_signing_secret
             serve_http(
-                create_wsgi_app(app, checks=probe.checks(), info=probe.info),
+                create_wsgi_app(
+                    app,
+                    signing_secret=secret.get_secret_value() if secret else "",
+                    checks=probe.checks(),
+                    info=probe.info,
+                ),
                 host=host,
                 port=port,
                 threads=threads,

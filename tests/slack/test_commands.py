@@ -238,6 +238,19 @@ def test_bad_signature_is_refused_before_any_listener(
     assert fake.responses("u") == [] and sim.usage_requests == []
 
 
+@pytest.mark.parametrize("timestamp", ["abc", "1.5", "", "0x10", "1e3"])
+def test_a_timestamp_that_is_no_number_is_401_in_process_too(
+    app: App, sim: SimServer, fake: FakeSlack, timestamp: str
+) -> None:
+    body = urlencode(
+        {"command": "/ionq-usage", "text": "x", "response_url": fake.response_url("n")}
+    )
+    headers = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": "v0=" + "0" * 64}
+    assert app.dispatch(BoltRequest(body=body, headers=headers)).status == 401
+    time.sleep(0.2)
+    assert fake.responses("n") == [] and sim.usage_requests == []
+
+
 # -- start-up -------------------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from budgetbot.sim import SimOrg, SimServer
 from budgetbot.slack.app import APOLOGY
 from budgetbot.slack.listeners.commands import IONQ_DOWN, WORKING
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
-from tests.slack.test_signing import signed_headers
+from tests.slack.test_signing import sign, signed_headers
 from tests.support import NOW
 
 REPO = Path(__file__).resolve().parents[2]
@@ -231,6 +231,25 @@ def test_unsigned_wrongly_signed_and_stale_requests_get_401(served: Served) -> N
     time.sleep(0.3)
     assert served.sim.usage_requests == []
     assert served.fake.responses("denied") == []
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "1.5", "", "0x10", "1e3"])
+def test_a_timestamp_that_is_no_number_gets_401_and_no_call_to_its_response_url(
+    served: Served, timestamp: str
+) -> None:
+    body = form("project weekly", served.fake.response_url("no-number"))
+    for signature in ("v0=" + "0" * 64, sign(SIGNING_SECRET, timestamp, body)):
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        }
+        response = httpx.post(f"{served.url}/slack/events", content=body, headers=headers)
+        assert response.status_code == 401
+    time.sleep(0.3)  # nothing may arrive later either
+    assert served.fake.responses("no-number") == []
+    assert served.sim.usage_requests == []
+    assert "Traceback" not in served.log()
 
 
 # -- slash commands -------------------------------------------------------------------------

@@ -309,7 +309,8 @@ def socket_mode_handler(app: App, app_token: str) -> SocketModeHandler:
                 return
             super().handle(client, req)
 
-    quiet = logging.getLogger("budgetbot.slack.socket_mode")
+    # A library logger (WARNING by default, like Bolt's own) rather than budgetbot's (INFO).
+    quiet = logging.getLogger("slack_sdk.socket_mode")
     # slack-sdk logs a refused token itself, in several lines; the startup error says it in one.
     if not any(isinstance(f, _DropPrefix) for f in quiet.filters):
         quiet.addFilter(_DropPrefix("Failed to retrieve WSS URL"))
@@ -336,6 +337,8 @@ def run_socket_mode(app: App, app_token: str, stop: threading.Event | None = Non
     handler = socket_mode_handler(app, app_token)
     try:
         handler.client.connect()
+        if not handler.client.is_connected():  # slack-sdk logs a failed handshake, not raises
+            raise SlackClientError("the WebSocket handshake failed")
     except (SlackClientError, OSError) as exc:
         handler.client.close()
         raise _socket_startup_error(exc) from None

@@ -364,3 +364,41 @@ def test_serve_refuses_to_start_with_a_rejected_token(served: Served, tmp_path: 
     assert code == 1
     assert "Slack refused SLACK_BOT_TOKEN (auth.test answered invalid_auth)" in err
     assert refused not in err and "Traceback" not in err
+
+
+def _socket_mode(tmp: Path, sim: SimServer, fake: FakeSlack, app_token: str) -> tuple[int, str]:
+    run = subprocess.run(
+        [*_serve_cmd(), "--socket-mode"],
+        cwd=tmp,
+        env=_env(tmp, sim, fake, SLACK_APP_TOKEN=app_token),
+        capture_output=True,
+        timeout=60,
+    )
+    return run.returncode, run.stderr.decode(errors="replace")
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "not_allowed_token_type"])
+def test_socket_mode_with_a_refused_app_token_is_one_line_naming_it(
+    served: Served, tmp_path: Path, error: str
+) -> None:
+    token = "xapp-1-A0-refused-app-token-31"
+    served.fake.fail("apps.connections.open", error=error, status=200)
+    code, err = _socket_mode(tmp_path, served.sim, served.fake, token)
+    assert code == 1
+    assert served.fake.calls_to("apps.connections.open")
+    assert "Traceback" not in err and "connected" not in err
+    naming = [line for line in err.splitlines() if "SLACK_APP_TOKEN" in line]
+    assert naming == [
+        f"Error: Slack refused SLACK_APP_TOKEN (apps.connections.open answered {error}):"
+        " check SLACK_APP_TOKEN (an app-level token, xapp-…, with connections:write)"
+    ], err
+    assert token not in err and BOT_TOKEN not in err
+
+
+def test_socket_mode_that_cannot_connect_is_one_line(served: Served, tmp_path: Path) -> None:
+    # The fake hands out a WebSocket URL where no WebSocket is served.
+    code, err = _socket_mode(tmp_path, served.sim, served.fake, "xapp-1-A0-accepted-app-token")
+    assert code == 1
+    assert "Traceback" not in err and "connected" not in err
+    naming = [line for line in err.splitlines() if "SLACK_APP_TOKEN" in line]
+    assert len(naming) == 1 and naming[0].startswith("Error: Could not connect to Slack"), err

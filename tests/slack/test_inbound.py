@@ -28,11 +28,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 
 from budgetbot.render.blocks import ACK_ACTION, AlertRef, alert_ref_value
 from budgetbot.rules import load_policies
 from budgetbot.sim import SimOrg, SimServer
-from budgetbot.slack.app import build_app, deps_from_settings
+from budgetbot.slack.app import build_app, deps_from_settings, socket_mode_handler
 from budgetbot.slack.web import create_wsgi_app
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import slack_settings
@@ -523,3 +525,56 @@ def test_url_verification_is_answered(inbound: Inbound) -> None:
     body = json.dumps({"type": "url_verification", "challenge": "c-123", "token": "t"})
     response = inbound.post(body, signed(body, "application/json"))
     assert response.status_code == 200 and "c-123" in response.text
+
+
+# -- Socket Mode: the same shape check ------------------------------------------------------------
+
+
+class RecordingSocketClient:
+    """Stands in for the Socket Mode client: records what would go back over the socket."""
+
+    def __init__(self) -> None:
+        self.sent: list[SocketModeResponse] = []
+        self.logger = logging.getLogger("tests.socket_mode")
+
+    def send_socket_mode_response(self, response: SocketModeResponse) -> None:
+        self.sent.append(response)
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        ("interactive", {**click_payload("x"), "actions": "not a list"}),
+        ("interactive", {**click_payload("x"), "user": "U0ALICE"}),
+        ("events_api", {**home_event(), "event": ["not", "an", "object"]}),
+        ("slash_commands", {"command": "/ionq-usage", "text": {"a": 1}, "user_id": "U1"}),
+    ],
+)
+def test_socket_mode_refuses_malformed_payloads_with_an_empty_ack(
+    inbound: Inbound, kind: str, payload: dict[str, Any]
+) -> None:
+    handler = socket_mode_handler(inbound.app, "xapp-1-never-connected")
+    try:
+        before = inbound.state()
+        inbound.logs.records.clear()
+        client = RecordingSocketClient()
+        handler.handle(client, SocketModeRequest(kind, "envelope-1", payload))  # type: ignore[arg-type]
+        assert [r.envelope_id for r in client.sent] == ["envelope-1"]
+        assert client.sent[0].payload is None
+        _refused_once(inbound, httpx.Response(400), kind)
+        assert_quiet(inbound, before, dispatch=False)
+    finally:
+        handler.client.close()
+
+
+def test_socket_mode_passes_well_formed_payloads_to_bolt(inbound: Inbound) -> None:
+    handler = socket_mode_handler(inbound.app, "xapp-1-never-connected")
+    try:
+        before = len(inbound.dispatched)
+        client = RecordingSocketClient()
+        payload = {"command": "/ionq-usage", "text": "help", "user_id": "U1", "team_id": "T123"}
+        handler.handle(client, SocketModeRequest("slash_commands", "envelope-2", payload))  # type: ignore[arg-type]
+        assert len(inbound.dispatched) == before + 1
+        assert [r.envelope_id for r in client.sent] == ["envelope-2"]
+    finally:
+        handler.client.close()

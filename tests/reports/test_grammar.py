@@ -81,3 +81,51 @@ def test_typo_suggests_the_word():
     with pytest.raises(GrammarError) as info:
         parse_command("project weekyl")
     assert info.value.suggestion == "weekly"
+
+
+# -- bounded work on absurd texts ------------------------------------------------------------
+
+
+@pytest.fixture
+def suggestion_searches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every word the "did you mean" search is run on (difflib's matcher, counted)."""
+    import difflib
+
+    searched: list[str] = []
+    real = difflib.get_close_matches
+
+    def counting(word, *args, **kwargs):
+        searched.append(word)
+        return real(word, *args, **kwargs)
+
+    monkeypatch.setattr(difflib, "get_close_matches", counting)
+    return searched
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ob " * 3333, "x" * 40_000, "projekt " * 30, "a " * 200, "weekly " * 9 + "projekt"],
+)
+def test_absurd_texts_are_refused_before_any_suggestion_search(
+    text: str, suggestion_searches: list[str]
+) -> None:
+    with pytest.raises(GrammarError) as info:
+        parse_command(text)
+    assert info.value.suggestion is None
+    assert suggestion_searches == []
+
+
+def test_the_suggestion_search_is_bounded_in_length(suggestion_searches: list[str]) -> None:
+    from budgetbot.reports.grammar import MAX_WORD, did_you_mean
+
+    assert did_you_mean("projekt", ["project"]) == "project"
+    assert did_you_mean("p" * (MAX_WORD + 1), ["project"]) is None
+    with pytest.raises(GrammarError):
+        parse_command("project weekly " + "q" * 150)
+    assert all(len(word) <= MAX_WORD for word in suggestion_searches)
+
+
+def test_a_typo_in_a_text_of_sane_length_still_gets_its_suggestion() -> None:
+    with pytest.raises(GrammarError) as info:
+        parse_command("user   daily   7d   share   projekt")
+    assert info.value.suggestion == "project"

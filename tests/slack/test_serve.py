@@ -277,24 +277,29 @@ def test_share_answers_in_channel(served: Served) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expect"),
-    [("help", "/ionq-usage budgets"), ("projekt weekly", "/ionq-usage project weekly")],
+    ("text", "expect", "id_"),
+    [
+        ("help", "/ionq-usage budgets", "help"),
+        ("projekt weekly", "/ionq-usage project weekly", "typo"),
+        ("ob " * 3333, "/ionq-usage budgets", "absurd"),
+    ],
 )
-def test_help_and_typos_are_answered_in_the_ack_without_ionq(
-    served: Served, text: str, expect: str
+def test_help_and_typos_are_acknowledged_then_answered_without_ionq(
+    served: Served, text: str, expect: str, id_: str
 ) -> None:
     served.sim.latency = 5.0
-    response, took = slash(served, text, "help")
+    response, took = slash(served, text, id_)
     assert response.status_code == 200 and took < ACK_LIMIT
-    doc = response.json()
+    assert response.json() == {"text": WORKING, "response_type": "ephemeral"}
+    doc = wait_answer(served, id_)
     assert doc["response_type"] == "ephemeral"
     shown = text_of(doc)
     assert expect in shown
-    if text != "help":
+    if text == "projekt weekly":
         assert "Did you mean" in shown
     time.sleep(0.3)
     assert served.sim.usage_requests == []
-    assert served.fake.responses("help") == []
+    assert len(served.fake.responses(id_)) == 1
 
 
 def test_budgets_view(served: Served) -> None:

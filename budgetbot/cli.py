@@ -40,6 +40,7 @@ from budgetbot.reports.grammar import (
     MODALITIES,
     GrammarError,
     did_you_mean,
+    parse_range,
 )
 from budgetbot.rules import PolicyLoadError, PolicySet, format_errors, load_policies
 from budgetbot.rules.models import Digest, policy_json_schema
@@ -222,6 +223,8 @@ def report(
     Example: budgetbot report project weekly 4w --now 2026-11-20T12:00:00Z
     """
     at = _now(now)
+    with friendly_errors():
+        parse_range(range_text, modality, at.date())  # a usage error needs no settings
     with friendly_errors(), _client(Settings()) as client:
         result = fetch_report(UsageSource(client), grouping, modality, range_text, at, top=top)
     click.echo(report_json(result) if as_json else render_report(result), nl=False)

@@ -136,11 +136,28 @@ def parse_range(text: str | None, modality: str, today: dt.date) -> tuple[dt.dat
 
     Relative ranges end today and start on a bucket boundary so columns are whole buckets:
     ``4w`` is this ISO week and the three before it, ``3m`` this month and the two before.
+    Every day must lie between :data:`FIRST_DAY` and :data:`LAST_DAY` (today included):
+    anything else is a :class:`GrammarError`, never date arithmetic overflowing.
     """
-    tomorrow = today + dt.timedelta(days=1)
     if text is None:
         text = {"daily": "4d", "weekly": "4w", "monthly": "4m"}[modality]
     text = text.strip().lower()
+    if not FIRST_DAY <= today <= LAST_DAY:
+        raise GrammarError(f"today ({today}) is outside {_BOUNDS}")
+    try:
+        start, end = _range(text, today)
+    except OverflowError:  # a day before 0001-01-01 or after 9999-12-31
+        raise GrammarError(f"{text!r} reaches outside {_BOUNDS}") from None
+    if start < FIRST_DAY:
+        raise GrammarError(f"{text!r} starts outside {_BOUNDS}")
+    return _checked(text, start, end)
+
+
+_BOUNDS = f"the days a report can show ({FIRST_DAY} to {LAST_DAY})"
+
+
+def _range(text: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    tomorrow = today + dt.timedelta(days=1)
     if text == "this-month":
         return _month_start(today), tomorrow
     if text == "last-month":
@@ -160,18 +177,21 @@ def parse_range(text: str | None, modality: str, today: dt.date) -> tuple[dt.dat
             start = _week_start(today) - dt.timedelta(weeks=count - 1)
         else:
             start = _month_start(today, count - 1)
-        return _checked(text, start, tomorrow)
+        return start, tomorrow
     if m := _EXPLICIT.match(text):
         try:
             first = dt.date.fromisoformat(m.group(1))
             last = dt.date.fromisoformat(m.group(2))
         except ValueError as exc:
             raise GrammarError(f"{text!r}: {exc}") from None
+        if first < FIRST_DAY or last > LAST_DAY:
+            raise GrammarError(f"{text!r} reaches outside {_BOUNDS}")
         if last < first:
             raise GrammarError(f"{text!r}: the range ends before it starts")
         if first > today:
             raise GrammarError(f"{text!r}: the range starts in the future")
-        return _checked(text, first, min(last + dt.timedelta(days=1), tomorrow))
+        # Clamped to today before the day after is taken: 9999-12-31 has none.
+        return first, min(last, today) + dt.timedelta(days=1)
     choices = [*RANGE_WORDS, "7d", "4w", "3m"]
     raise GrammarError(
         f"{text!r} is not a range (try 7d, 4w, 3m, this-month, last-week or"

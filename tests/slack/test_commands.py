@@ -173,6 +173,14 @@ def test_absurd_texts_get_help_after_a_bounded_number_of_parses(
     assert len(parsed) <= 1  # no "did you mean" search over every word of it
 
 
+@pytest.mark.parametrize(
+    "text", ["project weekly 2026-01-01..9999-12-31", "0001-01-01..0001-01-09"]
+)
+def test_a_range_out_of_bounds_is_help(text: str) -> None:
+    reply = read_command(text, NOW)
+    assert isinstance(reply, Reply) and "2000-01-01" in reply.text
+
+
 def test_the_command_is_acknowledged_before_its_text_is_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -674,11 +674,12 @@ def serve(
     """Serve Slack: /ionq-usage at /slack/events, health at /healthz.
 
     The web process. Runs the Slack app under waitress, a production WSGI server: POST
-    /slack/events takes Slack's signed requests (401 for a missing, wrong or stale signature),
-    GET /healthz answers {"status": "ok"}. Slash commands are acknowledged at once and
-    answered through their response_url when IonQ has replied. Exits 1 at start-up when
-    SLACK_SIGNING_SECRET is missing or Slack refuses SLACK_BOT_TOKEN. With --socket-mode it
-    connects out to Slack over a WebSocket instead (SLACK_APP_TOKEN; no public URL needed).
+    /slack/events takes Slack's signed requests (401 and nothing else for a missing, wrong,
+    malformed or stale signature; 400 for a signed but malformed body), GET /healthz answers
+    {"status": "ok"}. Slash commands are acknowledged at once and answered through their
+    response_url when IonQ has replied. Exits 1 at start-up when SLACK_SIGNING_SECRET is
+    missing or Slack refuses SLACK_BOT_TOKEN. With --socket-mode it connects out to Slack over
+    a WebSocket instead (SLACK_APP_TOKEN; no public URL needed; exits 1 if Slack refuses it).
 
     Reads SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (--socket-mode), SLACK_API_URL,
     IONQ_API_KEY, IONQ_ORG_ID, IONQ_BASE_URL, BUDGETBOT_POLICIES and PORT (--port).

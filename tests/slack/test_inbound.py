@@ -572,9 +572,16 @@ def test_socket_mode_passes_well_formed_payloads_to_bolt(inbound: Inbound) -> No
     try:
         before = len(inbound.dispatched)
         client = RecordingSocketClient()
-        payload = {"command": "/ionq-usage", "text": "help", "user_id": "U1", "team_id": "T123"}
+        payload = {
+            "command": "/ionq-usage",
+            "text": "help",
+            "user_id": "U1",
+            "team_id": "T123",
+            "response_url": inbound.fake.response_url("socket-mode"),
+        }
         handler.handle(client, SocketModeRequest("slash_commands", "envelope-2", payload))  # type: ignore[arg-type]
         assert len(inbound.dispatched) == before + 1
         assert [r.envelope_id for r in client.sent] == ["envelope-2"]
+        _wait(lambda: bool(inbound.fake.responses("socket-mode")))
     finally:
         handler.client.close()

@@ -40,6 +40,7 @@ from budgetbot.reports.grammar import (
     MODALITIES,
     GrammarError,
     did_you_mean,
+    parse_range,
 )
 from budgetbot.rules import PolicyLoadError, PolicySet, format_errors, load_policies
 from budgetbot.rules.models import Digest, policy_json_schema
@@ -222,6 +223,8 @@ def report(
     Example: budgetbot report project weekly 4w --now 2026-11-20T12:00:00Z
     """
     at = _now(now)
+    with friendly_errors():
+        parse_range(range_text, modality, at.date())  # a usage error needs no settings
     with friendly_errors(), _client(Settings()) as client:
         result = fetch_report(UsageSource(client), grouping, modality, range_text, at, top=top)
     click.echo(report_json(result) if as_json else render_report(result), nl=False)
@@ -682,11 +685,12 @@ def serve(
     """Serve Slack: /ionq-usage at /slack/events, health at /healthz.
 
     The web process. Runs the Slack app under waitress, a production WSGI server: POST
-    /slack/events takes Slack's signed requests (401 for a missing, wrong or stale signature),
-    GET /healthz answers {"status": "ok"}. Slash commands are acknowledged at once and
-    answered through their response_url when IonQ has replied. Exits 1 at start-up when
-    SLACK_SIGNING_SECRET is missing or Slack refuses SLACK_BOT_TOKEN. With --socket-mode it
-    connects out to Slack over a WebSocket instead (SLACK_APP_TOKEN; no public URL needed).
+    /slack/events takes Slack's signed requests (401 and nothing else for a missing, wrong,
+    malformed or stale signature; 400 for a signed but malformed body), GET /healthz answers
+    {"status": "ok"}. Slash commands are acknowledged at once and answered through their
+    response_url when IonQ has replied. Exits 1 at start-up when SLACK_SIGNING_SECRET is
+    missing or Slack refuses SLACK_BOT_TOKEN. With --socket-mode it connects out to Slack over
+    a WebSocket instead (SLACK_APP_TOKEN; no public URL needed; exits 1 if Slack refuses it).
 
     Reads SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (--socket-mode), SLACK_API_URL,
     IONQ_API_KEY, IONQ_ORG_ID, IONQ_BASE_URL, BUDGETBOT_POLICIES and PORT (--port).
@@ -726,11 +730,20 @@ def serve(
         raise click.ClickException(str(exc)) from None
     try:
         if socket_mode:
-            run_socket_mode(app, app_token)
+            try:
+                run_socket_mode(app, app_token)
+            except SlackStartupError as exc:
+                raise click.ClickException(str(exc)) from None
         else:
             probe = HealthProbe(settings.store(), settings.budgetbot_check_schedule, deps.now)
+            secret = settings.slack_signing_secret
             serve_http(
-                create_wsgi_app(app, checks=probe.checks(), info=probe.info),
+                create_wsgi_app(
+                    app,
+                    signing_secret=secret.get_secret_value() if secret else "",
+                    checks=probe.checks(),
+                    info=probe.info,
+                ),
                 host=host,
                 port=port,
                 threads=threads,

@@ -84,3 +84,27 @@ def test_console_script_runs_in_a_subprocess(ionq_env):
     )
     assert proc.returncode == 0, proc.stderr
     assert "IonQ spend by organization, monthly, 2026-09-01 to 2026-11-20" in proc.stdout
+
+
+def test_a_range_out_of_bounds_is_a_usage_error(ionq_env):
+    for args in (
+        ["2026-01-01..9999-12-31", "--now", NOW],
+        ["0001-01-01..0001-01-07", "--now", NOW],
+        ["4w", "--now", "9999-12-31T12:00:00Z"],
+        ["4w", "--now", "0001-01-02T00:00:00Z"],
+    ):
+        result = CliRunner().invoke(main, ["report", "project", "weekly", *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
+        error_lines = [line for line in result.output.splitlines() if line.startswith("Error")]
+        assert len(error_lines) == 1 and "2000-01-01" in error_lines[0], result.output
+    assert ionq_env.usage_requests == []
+
+
+def test_a_bad_range_is_a_usage_error_before_any_setting_is_needed(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    for var in ("IONQ_API_KEY", "IONQ_ORG_ID"):
+        monkeypatch.delenv(var, raising=False)
+    result = CliRunner().invoke(main, ["report", "project", "weekly", "2026-01-01..9999-12-31"])
+    assert result.exit_code == 2, result.output
+    assert "IONQ_API_KEY" not in result.output

@@ -4,6 +4,10 @@
 ``help``. Ranges: ``7d``, ``4w``, ``3m``, ``this-month``, ``last-month``, ``this-week``,
 ``last-week`` or ``YYYY-MM-DD..YYYY-MM-DD`` (both days included). Without a range a report shows
 four buckets, the current one included.
+
+The work is bounded whatever the text: a text over :data:`MAX_TEXT` characters or
+:data:`MAX_TOKENS` words is refused as it is (no command is that long), and the "did you mean"
+search looks only at words of at most :data:`MAX_WORD` characters.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from typing import Literal
 
 __all__ = [
     "GROUPINGS",
+    "MAX_TEXT",
+    "MAX_TOKENS",
+    "MAX_WORD",
     "MODALITIES",
     "RANGE_WORDS",
     "Command",
@@ -31,6 +38,14 @@ MODALITIES = ("daily", "weekly", "monthly")
 RANGE_WORDS = ("this-month", "last-month", "this-week", "last-week")
 OTHER_WORDS = ("budgets", "help", "share")
 MAX_DAYS = 731  # two years: IonQ answers get slow and reports unreadable beyond that
+#: The longest command is about 45 characters and 4 words (``project weekly <range> share``).
+MAX_TEXT = 200
+MAX_TOKENS = 8
+#: Longer than any word of the grammar (a range is 22 characters): no typo of one.
+MAX_WORD = 32
+#: The first and last day a range may name (IonQ's usage history lies well inside).
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(9998, 12, 31)
 
 _RELATIVE = re.compile(r"^(\d{1,3})([dwm])$")
 _EXPLICIT = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
@@ -65,7 +80,12 @@ class Command:
 
 
 def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
-    """The closest valid word, if any is close enough to be a likely typo."""
+    """The closest valid word, if any is close enough to be a likely typo.
+
+    Words longer than :data:`MAX_WORD` are no typo of a grammar word: not searched.
+    """
+    if len(word) > MAX_WORD:
+        return None
     close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
     return close[0] if close else None
 
@@ -76,7 +96,11 @@ def _is_range(token: str) -> bool:
 
 def parse_command(text: str) -> Command:
     """Parse the text after ``/ionq-usage``; raises ``GrammarError`` with a suggestion."""
+    if len(text) > MAX_TEXT:
+        raise GrammarError(f"That is longer than any command ({MAX_TEXT} characters at most).")
     tokens = text.strip().lower().split()
+    if len(tokens) > MAX_TOKENS:
+        raise GrammarError(f"That has more words than any command ({MAX_TOKENS} at most).")
     share = "share" in tokens
     tokens = [t for t in tokens if t != "share"]
     if tokens in (["help"], ["-h"], ["--help"], ["?"]):
@@ -112,11 +136,28 @@ def parse_range(text: str | None, modality: str, today: dt.date) -> tuple[dt.dat
 
     Relative ranges end today and start on a bucket boundary so columns are whole buckets:
     ``4w`` is this ISO week and the three before it, ``3m`` this month and the two before.
+    Every day must lie between :data:`FIRST_DAY` and :data:`LAST_DAY` (today included):
+    anything else is a :class:`GrammarError`, never date arithmetic overflowing.
     """
-    tomorrow = today + dt.timedelta(days=1)
     if text is None:
         text = {"daily": "4d", "weekly": "4w", "monthly": "4m"}[modality]
     text = text.strip().lower()
+    if not FIRST_DAY <= today <= LAST_DAY:
+        raise GrammarError(f"today ({today}) is outside {_BOUNDS}")
+    try:
+        start, end = _range(text, today)
+    except OverflowError:  # a day before 0001-01-01 or after 9999-12-31
+        raise GrammarError(f"{text!r} reaches outside {_BOUNDS}") from None
+    if start < FIRST_DAY:
+        raise GrammarError(f"{text!r} starts outside {_BOUNDS}")
+    return _checked(text, start, end)
+
+
+_BOUNDS = f"the days a report can show ({FIRST_DAY} to {LAST_DAY})"
+
+
+def _range(text: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    tomorrow = today + dt.timedelta(days=1)
     if text == "this-month":
         return _month_start(today), tomorrow
     if text == "last-month":
@@ -136,18 +177,21 @@ def parse_range(text: str | None, modality: str, today: dt.date) -> tuple[dt.dat
             start = _week_start(today) - dt.timedelta(weeks=count - 1)
         else:
             start = _month_start(today, count - 1)
-        return _checked(text, start, tomorrow)
+        return start, tomorrow
     if m := _EXPLICIT.match(text):
         try:
             first = dt.date.fromisoformat(m.group(1))
             last = dt.date.fromisoformat(m.group(2))
         except ValueError as exc:
             raise GrammarError(f"{text!r}: {exc}") from None
+        if first < FIRST_DAY or last > LAST_DAY:
+            raise GrammarError(f"{text!r} reaches outside {_BOUNDS}")
         if last < first:
             raise GrammarError(f"{text!r}: the range ends before it starts")
         if first > today:
             raise GrammarError(f"{text!r}: the range starts in the future")
-        return _checked(text, first, min(last + dt.timedelta(days=1), tomorrow))
+        # Clamped to today before the day after is taken: 9999-12-31 has none.
+        return first, min(last, today) + dt.timedelta(days=1)
     choices = [*RANGE_WORDS, "7d", "4w", "3m"]
     raise GrammarError(
         f"{text!r} is not a range (try 7d, 4w, 3m, this-month, last-week or"

@@ -3,20 +3,23 @@
 :func:`build_app` is the only constructor of the Bolt ``App``. It runs in HTTP mode with
 ``process_before_response=False``: Bolt answers Slack as soon as a listener calls ``ack()`` and
 lets the listener go on in :data:`LISTENER_THREADS` worker threads (Bolt's default of 5 would queue
-the sixth slash command behind five slow IonQ queries). Request verification is always on; Bolt
-checks the token with ``auth.test`` while it is built, so a refused token stops ``serve`` at
-start-up rather than at the first request.
+the sixth slash command behind five slow IonQ queries). Request verification is always on, with
+a verifier that refuses (401) rather than raises on a malformed timestamp or signature, so the
+error handler never sees an unverified request (see :mod:`budgetbot.slack.inbound`). Bolt checks
+the token with ``auth.test`` while it is built, so a refused token stops ``serve`` at start-up
+rather than at the first request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 
 from slack_bolt import App, BoltResponse, Respond
@@ -32,7 +35,11 @@ from budgetbot.usage import UsageSource
 from budgetbot.usage.cache import UsageCache
 
 from .deliver import make_web_client
+from .inbound import RequestSignature, payload_problem
 from .listeners import register_listeners
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 __all__ = [
     "APOLOGY",
@@ -202,7 +209,10 @@ def build_app(settings: Settings, deps: Deps) -> App:
             client=client,
             signing_secret=secret,
             process_before_response=False,
-            request_verification_enabled=True,
+            # Bolt's own verifier raises on a timestamp like "abc" (then the error handler
+            # answers the unverified response_url): ours, first after Slack's SSL check.
+            request_verification_enabled=False,
+            before_authorize=RequestSignature(secret),
             token_verification_enabled=True,
             listener_executor=ThreadPoolExecutor(
                 max_workers=LISTENER_THREADS, thread_name_prefix="budgetbot-listener"
@@ -261,10 +271,83 @@ def _on_error(
         logger.error("could not send the apology to response_url: %s", type(exc).__name__)
 
 
-def run_socket_mode(app: App, app_token: str) -> None:
-    """Connect to Slack over Socket Mode and handle requests until interrupted (local use)."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+def _socket_startup_error(exc: Exception) -> SlackStartupError:
+    """One line for a failed ``apps.connections.open``: Slack's error code, never the token."""
+    if isinstance(exc, SlackApiError):
+        data = getattr(exc.response, "data", None)
+        code = data.get("error") if isinstance(data, dict) else None
+        return SlackStartupError(
+            f"Slack refused SLACK_APP_TOKEN (apps.connections.open answered {code or 'an error'}):"
+            " check SLACK_APP_TOKEN (an app-level token, xapp-…, with connections:write)"
+        )
+    return SlackStartupError(
+        f"Could not connect to Slack over Socket Mode ({type(exc).__name__}):"
+        " check SLACK_APP_TOKEN, SLACK_API_URL and the network"
+    )
 
-    handler = SocketModeHandler(app, app_token)
+
+def socket_mode_handler(app: App, app_token: str) -> SocketModeHandler:
+    """Bolt's Socket Mode handler, refusing malformed payloads as the web endpoint does.
+
+    Slack's socket is authenticated, so there is no signature to check; a payload that
+    :func:`payload_problem` refuses is acknowledged (so Slack does not resend it) with one log
+    line and never reaches Bolt.
+    """
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.socket_mode.builtin import SocketModeClient
+    from slack_sdk.socket_mode.request import SocketModeRequest
+    from slack_sdk.socket_mode.response import SocketModeResponse
+
+    class Handler(SocketModeHandler):
+        def handle(  # type: ignore[override]  # as slack-bolt's own handler
+            self, client: SocketModeClient, req: SocketModeRequest
+        ) -> None:
+            problem = payload_problem(req.payload)
+            if problem is not None:
+                log.warning("refused a Socket Mode request (%s): %s", req.type, problem)
+                client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+                return
+            super().handle(client, req)
+
+    # A library logger (WARNING by default, like Bolt's own) rather than budgetbot's (INFO).
+    quiet = logging.getLogger("slack_sdk.socket_mode")
+    # slack-sdk logs a refused token itself, in several lines; the startup error says it in one.
+    if not any(isinstance(f, _DropPrefix) for f in quiet.filters):
+        quiet.addFilter(_DropPrefix("Failed to retrieve WSS URL"))
+    return Handler(app, app_token, logger=quiet)
+
+
+class _DropPrefix(logging.Filter):
+    """Drops log messages that start with a known prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefix)
+
+
+def run_socket_mode(app: App, app_token: str, stop: threading.Event | None = None) -> None:
+    """Connect to Slack over Socket Mode and handle requests until SIGTERM, Ctrl-C or ``stop``.
+
+    Raises :class:`SlackStartupError` (one line naming SLACK_APP_TOKEN) when Slack refuses the
+    token or cannot be reached; "connected" is said only once it is.
+    """
+    handler = socket_mode_handler(app, app_token)
+    try:
+        handler.client.connect()
+        if not handler.client.is_connected():  # slack-sdk logs a failed handshake, not raises
+            raise SlackClientError("the WebSocket handshake failed")
+    except (SlackClientError, OSError) as exc:
+        handler.client.close()
+        raise _socket_startup_error(exc) from None
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
     log.info("budgetbot connected to Slack over Socket Mode; Ctrl-C stops it")
-    handler.start()  # type: ignore[no-untyped-call]  # slack-bolt leaves it unannotated
+    try:
+        stop.wait()
+    finally:
+        handler.client.close()

@@ -6,8 +6,10 @@ Routes::
     GET  /healthz        200 {"status": "ok"} while the process serves
     anything else        404
 
-Bolt's request verification answers 401 to a request whose signature is missing, wrong, or
-more than five minutes old.
+Before Bolt sees a request, :func:`events_endpoint` reads at most :data:`MAX_BODY_BYTES` (413
+beyond), verifies Slack's signature (401 for a missing, wrong, malformed or more than five
+minutes old one, and nothing else happens) and checks the body's shape (400 and one log line for
+anything Bolt or a listener could not read); see :mod:`budgetbot.slack.inbound`.
 """
 
 from __future__ import annotations
@@ -20,9 +22,21 @@ from types import FrameType
 from typing import Any, NoReturn
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt import App, BoltRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.request.internals import (
+    build_normalized_headers,
+    extract_content_type,
+    parse_body,
+)
 from waitress.server import create_server
+
+from .inbound import (
+    MAX_BODY_BYTES,
+    REFUSED_UNVERIFIED,
+    StrictSignatureVerifier,
+    payload_problem,
+)
 
 __all__ = [
     "DEFAULT_THREADS",
@@ -30,6 +44,7 @@ __all__ = [
     "HEALTH_PATH",
     "HealthCheck",
     "create_wsgi_app",
+    "events_endpoint",
     "health",
     "serve_http",
 ]
@@ -83,14 +98,90 @@ def _reply(
     return [body]
 
 
+def _wsgi_headers(environ: WSGIEnvironment) -> dict[str, str]:
+    headers = {
+        key[5:].lower().replace("_", "-"): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.lower().replace("_", "-")] = str(environ[key])
+    return headers
+
+
+def _bolt_request(raw: bytes, headers: dict[str, str], query: str) -> BoltRequest | str:
+    """The verified body as Bolt's request, or why it cannot be one."""
+    try:
+        text = raw.decode("utf-8")
+        # Parsed as Bolt will parse it, so the shape checked is the shape Bolt sees.
+        body = parse_body(text, extract_content_type(build_normalized_headers(dict(headers))))
+        problem = payload_problem(body)
+    except (ValueError, RecursionError) as exc:  # JSON and UTF-8 errors are ValueErrors
+        return f"the body is not readable ({type(exc).__name__})"
+    if problem is not None:
+        return problem
+    try:
+        return BoltRequest(body=text, query=query, headers=dict(headers))
+    except Exception as exc:  # a shape payload_problem missed: still the sender's fault
+        return f"Bolt could not read it ({type(exc).__name__})"
+
+
+def events_endpoint(
+    app: App, signing_secret: str
+) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
+    """``POST /slack/events``: verify, parse and check a request, then hand it to Bolt.
+
+    Replaces Bolt's WSGI adapter, which parses the body (and may raise on it) before anything is
+    verified. Here an unverified request is 401 before its body is parsed, and a verified one
+    that is not valid UTF-8, not JSON where JSON is due, or of the wrong shape is 400, each
+    with one log line and without reaching Bolt.
+    """
+    verifier = StrictSignatureVerifier(signing_secret)
+
+    def refuse(start_response: StartResponse, status: str, reason: str) -> Iterable[bytes]:
+        log.warning("%s", reason)
+        return _reply(start_response, status, f"{status[4:]}\n".encode(), "text/plain")
+
+    def endpoint(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            return refuse(start_response, "400 Bad Request", "refused a request: bad length")
+        if length > MAX_BODY_BYTES:
+            return refuse(
+                start_response,
+                "413 Content Too Large",
+                f"refused a request of {length} bytes (more than {MAX_BODY_BYTES})",
+            )
+        raw: bytes = environ["wsgi.input"].read(length) if length else b""
+        headers = _wsgi_headers(environ)
+        if not verifier.is_valid(
+            raw, headers.get("x-slack-request-timestamp"), headers.get("x-slack-signature")
+        ):
+            return refuse(start_response, "401 Unauthorized", REFUSED_UNVERIFIED)
+        request = _bolt_request(raw, headers, str(environ.get("QUERY_STRING") or ""))
+        if isinstance(request, str):
+            return refuse(start_response, "400 Bad Request", f"refused a signed request: {request}")
+        answer = app.dispatch(request)
+        response = WsgiHttpResponse(answer.status, answer.headers, answer.body)
+        start_response(response.status, response.get_headers())
+        return response.get_body()
+
+    return endpoint
+
+
 def create_wsgi_app(
     app: App,
     *,
+    signing_secret: str,
     checks: Mapping[str, HealthCheck] | None = None,
     info: Callable[[], dict[str, Any]] | None = None,
 ) -> WSGIApplication:
-    """The WSGI application: Bolt at ``/slack/events``, health at ``/healthz``, else 404."""
-    bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+    """The WSGI application: Slack at ``/slack/events``, health at ``/healthz``, else 404."""
+    events = events_endpoint(app, signing_secret)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -100,7 +191,7 @@ def create_wsgi_app(
                 return _reply(
                     start_response, "405 Method Not Allowed", b"POST only\n", "text/plain"
                 )
-            return bolt(environ, start_response)
+            return events(environ, start_response)
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             code, doc = health(checks, info)
             status = "200 OK" if code == 200 else "503 Service Unavailable"

@@ -41,6 +41,9 @@ TEAM_ID = "T123"
 BOT_USER_ID = "UBOT"
 BOT_ID = "B1"
 INVALID_TOKEN = "xoxb-invalid"
+INVALID_APP_TOKEN = "xapp-invalid"
+#: Methods called with the app-level token (``xapp-…``) rather than the bot token.
+APP_TOKEN_METHODS = ("apps.connections.open",)
 _ID = re.compile(r"^[CDG][A-Z0-9]{6,}$")
 #: Block Kit's limits as Slack enforces them (a message; a Home tab or modal view).
 MAX_MESSAGE_BLOCKS = 50
@@ -119,6 +122,7 @@ class FakeSlack:
         users: dict[str, str] | None = None,
         usergroups: dict[str, str] | None = None,
         token: str | None = None,
+        app_token: str | None = None,
         latency: float = 0.0,
     ) -> None:
         #: e-mail → user id, for ``users.lookupByEmail`` (case-insensitive).
@@ -127,6 +131,8 @@ class FakeSlack:
         self.usergroups: dict[str, str] = dict(usergroups or {})
         #: When set, the only accepted token; else any ``xoxb-…`` but ``xoxb-invalid``.
         self.token = token
+        #: The same for the app-level token of Socket Mode (``xapp-…`` but ``xapp-invalid``).
+        self.app_token = app_token
         #: Seconds the server waits before answering each request.
         self.latency = latency
         self.calls: list[tuple[str, dict[str, Any], dict[str, str]]] = []
@@ -290,7 +296,7 @@ class FakeSlack:
         self._ids += 1
         return f"{prefix}{self._ids:08d}"
 
-    def _authorized(self, headers: dict[str, str]) -> str | None:
+    def _authorized(self, headers: dict[str, str], method: str = "") -> str | None:
         """None when the token is accepted, else Slack's error code."""
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         if not auth.startswith("Bearer "):
@@ -298,6 +304,12 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ").strip()
         if not token:
             return "not_authed"
+        if method in APP_TOKEN_METHODS:
+            if not token.startswith("xapp-"):
+                return "not_allowed_token_type"
+            if self.app_token is not None:
+                return None if token == self.app_token else "invalid_auth"
+            return "invalid_auth" if token == INVALID_APP_TOKEN else None
         if self.token is not None:
             return None if token == self.token else "invalid_auth"
         if not token.startswith("xoxb-") or token == INVALID_TOKEN:
@@ -323,6 +335,10 @@ class FakeSlack:
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _m_apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        # No WebSocket is served here: a client that gets this far fails to connect.
+        return {"ok": True, "url": self.root_url.replace("http://", "ws://") + "socket-mode"}
 
     def _find(self, channel: str, ts: str) -> _Message | None:
         return next((m for m in self._messages if m.channel == channel and m.ts == ts), None)
@@ -628,7 +644,7 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 return
             with fake._lock:
                 fake.calls.append((method, params, headers))
-            denied = fake._authorized(headers)
+            denied = fake._authorized(headers, method)
             if denied is not None:
                 self._send(200, json.dumps({"ok": False, "error": denied}))
                 return

@@ -154,21 +154,83 @@ def test_failure_sentences() -> None:
     assert "did not add up" in failure_sentence(UsageDataError("totals"))
 
 
+@pytest.mark.parametrize("text", ["ob " * 3333, "x" * 40_000, "projekt " * 5000])
+def test_absurd_texts_get_help_after_a_bounded_number_of_parses(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from budgetbot.slack.listeners import commands
+
+    parsed: list[int] = []
+    real = commands.parse_command
+
+    def counting(t: str) -> Any:
+        parsed.append(len(t))
+        return real(t)
+
+    monkeypatch.setattr(commands, "parse_command", counting)
+    reply = read_command(text, NOW)
+    assert isinstance(reply, Reply) and "/ionq-usage" in reply.text
+    assert len(parsed) <= 1  # no "did you mean" search over every word of it
+
+
+@pytest.mark.parametrize(
+    "text", ["project weekly 2026-01-01..9999-12-31", "0001-01-01..0001-01-09"]
+)
+def test_a_range_out_of_bounds_is_help(text: str) -> None:
+    reply = read_command(text, NOW)
+    assert isinstance(reply, Reply) and "2000-01-01" in reply.text
+
+
+def test_the_command_is_acknowledged_before_its_text_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from budgetbot.slack.listeners import commands
+
+    events: list[str] = []
+    real = commands.read_command
+
+    def reading(text: str, now: Any) -> Any:
+        events.append("read")
+        return real(text, now)
+
+    monkeypatch.setattr(commands, "read_command", reading)
+    deps = Deps(
+        rules=load_policies(REPO / "policies"),
+        usage_source=lambda: None,  # type: ignore[arg-type,return-value]
+        now=lambda: NOW,
+    )
+    answers: list[dict[str, Any]] = []
+    for text in ("help", "ob " * 3333, "projekt weekly"):
+        events.clear()
+        answers.clear()
+        commands.handle_ionq_usage(
+            {"text": text, "user_id": "U1"},
+            lambda **kw: events.append("ack"),  # type: ignore[arg-type]
+            lambda **kw: answers.append(kw),  # type: ignore[arg-type]
+            deps,
+        )
+        assert events == ["ack", "read"]
+        assert [a["response_type"] for a in answers] == ["ephemeral"]
+        assert "/ionq-usage" in answers[0]["text"]
+
+
 # -- through the app --------------------------------------------------------------------------
 
 
-def test_help_is_the_ack_and_asks_nothing_of_ionq(
+def test_help_is_answered_after_the_ack_and_asks_nothing_of_ionq(
     app: App, sim: SimServer, fake: FakeSlack
 ) -> None:
     response = command(app, "help", fake.response_url("h"))
-    assert response.status == 200
-    assert "/ionq-usage" in response.body and '"response_type": "ephemeral"' in response.body
+    assert response.status == 200 and json.loads(response.body)["text"] == WORKING
+    (answer,) = wait_for_responses(fake, "h")
+    assert "/ionq-usage" in text_of(answer) and answer["response_type"] == "ephemeral"
     response = command(app, "projekt weekly", fake.response_url("t"))
-    assert response.status == 200
-    assert "Did you mean" in response.body and "/ionq-usage project weekly" in response.body
-    time.sleep(0.2)  # nothing should arrive later either
+    assert response.status == 200 and json.loads(response.body)["text"] == WORKING
+    (answer,) = wait_for_responses(fake, "t")
+    assert "Did you mean" in text_of(answer) and "/ionq-usage project weekly" in text_of(answer)
+    time.sleep(0.2)  # nothing else should arrive later either
     assert sim.usage_requests == []
-    assert fake.responses("h") == [] and fake.responses("t") == []
+    assert len(fake.responses("h")) == 1 and len(fake.responses("t")) == 1
 
 
 def test_report_is_acked_then_answered(app: App, sim: SimServer, fake: FakeSlack) -> None:
@@ -236,6 +298,19 @@ def test_bad_signature_is_refused_before_any_listener(
     assert command(app, "project", fake.response_url("u"), sign=False).status == 401
     time.sleep(0.2)
     assert fake.responses("u") == [] and sim.usage_requests == []
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "1.5", "", "0x10", "1e3"])
+def test_a_timestamp_that_is_no_number_is_401_in_process_too(
+    app: App, sim: SimServer, fake: FakeSlack, timestamp: str
+) -> None:
+    body = urlencode(
+        {"command": "/ionq-usage", "text": "x", "response_url": fake.response_url("n")}
+    )
+    headers = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": "v0=" + "0" * 64}
+    assert app.dispatch(BoltRequest(body=body, headers=headers)).status == 401
+    time.sleep(0.2)
+    assert fake.responses("n") == [] and sim.usage_requests == []
 
 
 # -- start-up -------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from budgetbot.sim import SimOrg, SimServer
 from budgetbot.slack.app import APOLOGY
 from budgetbot.slack.listeners.commands import IONQ_DOWN, WORKING
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
-from tests.slack.test_signing import signed_headers
+from tests.slack.test_signing import sign, signed_headers
 from tests.support import NOW
 
 REPO = Path(__file__).resolve().parents[2]
@@ -233,6 +233,25 @@ def test_unsigned_wrongly_signed_and_stale_requests_get_401(served: Served) -> N
     assert served.fake.responses("denied") == []
 
 
+@pytest.mark.parametrize("timestamp", ["abc", "1.5", "", "0x10", "1e3"])
+def test_a_timestamp_that_is_no_number_gets_401_and_no_call_to_its_response_url(
+    served: Served, timestamp: str
+) -> None:
+    body = form("project weekly", served.fake.response_url("no-number"))
+    for signature in ("v0=" + "0" * 64, sign(SIGNING_SECRET, timestamp, body)):
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        }
+        response = httpx.post(f"{served.url}/slack/events", content=body, headers=headers)
+        assert response.status_code == 401
+    time.sleep(0.3)  # nothing may arrive later either
+    assert served.fake.responses("no-number") == []
+    assert served.sim.usage_requests == []
+    assert "Traceback" not in served.log()
+
+
 # -- slash commands -------------------------------------------------------------------------
 
 
@@ -258,24 +277,29 @@ def test_share_answers_in_channel(served: Served) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expect"),
-    [("help", "/ionq-usage budgets"), ("projekt weekly", "/ionq-usage project weekly")],
+    ("text", "expect", "id_"),
+    [
+        ("help", "/ionq-usage budgets", "help"),
+        ("projekt weekly", "/ionq-usage project weekly", "typo"),
+        ("ob " * 3333, "/ionq-usage budgets", "absurd"),
+    ],
 )
-def test_help_and_typos_are_answered_in_the_ack_without_ionq(
-    served: Served, text: str, expect: str
+def test_help_and_typos_are_acknowledged_then_answered_without_ionq(
+    served: Served, text: str, expect: str, id_: str
 ) -> None:
     served.sim.latency = 5.0
-    response, took = slash(served, text, "help")
+    response, took = slash(served, text, id_)
     assert response.status_code == 200 and took < ACK_LIMIT
-    doc = response.json()
+    assert response.json() == {"text": WORKING, "response_type": "ephemeral"}
+    doc = wait_answer(served, id_)
     assert doc["response_type"] == "ephemeral"
     shown = text_of(doc)
     assert expect in shown
-    if text != "help":
+    if text == "projekt weekly":
         assert "Did you mean" in shown
     time.sleep(0.3)
     assert served.sim.usage_requests == []
-    assert served.fake.responses("help") == []
+    assert len(served.fake.responses(id_)) == 1
 
 
 def test_budgets_view(served: Served) -> None:
@@ -345,3 +369,41 @@ def test_serve_refuses_to_start_with_a_rejected_token(served: Served, tmp_path: 
     assert code == 1
     assert "Slack refused SLACK_BOT_TOKEN (auth.test answered invalid_auth)" in err
     assert refused not in err and "Traceback" not in err
+
+
+def _socket_mode(tmp: Path, sim: SimServer, fake: FakeSlack, app_token: str) -> tuple[int, str]:
+    run = subprocess.run(
+        [*_serve_cmd(), "--socket-mode"],
+        cwd=tmp,
+        env=_env(tmp, sim, fake, SLACK_APP_TOKEN=app_token),
+        capture_output=True,
+        timeout=60,
+    )
+    return run.returncode, run.stderr.decode(errors="replace")
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "not_allowed_token_type"])
+def test_socket_mode_with_a_refused_app_token_is_one_line_naming_it(
+    served: Served, tmp_path: Path, error: str
+) -> None:
+    token = "xapp-1-A0-refused-app-token-31"
+    served.fake.fail("apps.connections.open", error=error, status=200)
+    code, err = _socket_mode(tmp_path, served.sim, served.fake, token)
+    assert code == 1
+    assert served.fake.calls_to("apps.connections.open")
+    assert "Traceback" not in err and "connected" not in err
+    naming = [line for line in err.splitlines() if "SLACK_APP_TOKEN" in line]
+    assert naming == [
+        f"Error: Slack refused SLACK_APP_TOKEN (apps.connections.open answered {error}):"
+        " check SLACK_APP_TOKEN (an app-level token, xapp-…, with connections:write)"
+    ], err
+    assert token not in err and BOT_TOKEN not in err
+
+
+def test_socket_mode_that_cannot_connect_is_one_line(served: Served, tmp_path: Path) -> None:
+    # The fake hands out a WebSocket URL where no WebSocket is served.
+    code, err = _socket_mode(tmp_path, served.sim, served.fake, "xapp-1-A0-accepted-app-token")
+    assert code == 1
+    assert "Traceback" not in err and "connected" not in err
+    naming = [line for line in err.splitlines() if "SLACK_APP_TOKEN" in line]
+    assert len(naming) == 1 and naming[0].startswith("Error: Could not connect to Slack"), err

@@ -5,7 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from slack_sdk.signature import Clock, SignatureVerifier
+
+from budgetbot.slack.inbound import StrictSignatureVerifier
 
 # Slack's documented example ("Verifying requests from Slack"), as slack-sdk's own tests use it.
 # Its token field is ``xyzz0WbapA4vBCDEFasx0q6G``: the signature below is of exactly this body.
@@ -91,3 +96,55 @@ def test_body_signed_by_the_test_verifies() -> None:
     assert v.is_valid_request(body.encode(), headers)
     assert not v.is_valid_request(body.replace("share", "shar3"), headers)
     assert not verifier(at + 6 * 60, secret).is_valid_request(body, headers)
+
+
+# -- budgetbot's verifier: the same answers, and False where slack-sdk raises ------------------
+
+
+def strict(at: float, secret: str = VECTOR_SECRET) -> StrictSignatureVerifier:
+    return StrictSignatureVerifier(secret, clock=PinnedClock(at))
+
+
+def test_strict_verifier_accepts_what_slack_signs() -> None:
+    v = strict(float(VECTOR_TS))
+    assert v.is_valid(VECTOR_BODY, VECTOR_TS, VECTOR_SIGNATURE)
+    assert v.is_valid(VECTOR_BODY.encode(), VECTOR_TS, VECTOR_SIGNATURE)
+    assert not strict(float(VECTOR_TS) + 301).is_valid(VECTOR_BODY, VECTOR_TS, VECTOR_SIGNATURE)
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "1.5", "", "0x10", "1e3"])
+def test_a_timestamp_that_is_no_number_is_invalid_not_an_error(timestamp: str) -> None:
+    with pytest.raises(ValueError):  # what slack-sdk's verifier (and so Bolt's) does with it
+        verifier(float(VECTOR_TS)).is_valid(VECTOR_BODY, timestamp, "v0=" + "0" * 64)
+    assert not strict(float(VECTOR_TS)).is_valid(
+        VECTOR_BODY, timestamp, sign(VECTOR_SECRET, timestamp, VECTOR_BODY)
+    )
+
+
+@pytest.mark.parametrize("timestamp", ["١٥٣١٤٢٠٦١٨", " 1531420618", "+1531420618", "1_531_420_618"])
+def test_only_ascii_digits_are_a_timestamp(timestamp: str) -> None:
+    # int() takes each of these; Slack sends none of them.
+    assert not strict(float(VECTOR_TS)).is_valid(
+        VECTOR_BODY, timestamp, sign(VECTOR_SECRET, timestamp, VECTOR_BODY)
+    )
+
+
+def test_non_ascii_signature_and_non_utf8_body_are_invalid_not_errors() -> None:
+    v = strict(float(VECTOR_TS))
+    with pytest.raises(TypeError):
+        verifier(float(VECTOR_TS)).is_valid(VECTOR_BODY, VECTOR_TS, "v0=é")
+    assert not v.is_valid(VECTOR_BODY, VECTOR_TS, "v0=é")
+    assert not v.is_valid(b"\xff\xfe" + VECTOR_BODY.encode(), VECTOR_TS, VECTOR_SIGNATURE)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    body=st.one_of(st.text(max_size=50), st.binary(max_size=50)),
+    timestamp=st.one_of(st.none(), st.text(max_size=20)),
+    signature=st.one_of(st.none(), st.text(max_size=80)),
+)
+def test_law_the_strict_verifier_answers_false_and_never_raises(
+    body: str | bytes, timestamp: str | None, signature: str | None
+) -> None:
+    # Not signed with the secret: invalid, whatever the parts hold.
+    assert strict(float(VECTOR_TS)).is_valid(body, timestamp, signature) is False

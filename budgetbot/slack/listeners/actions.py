@@ -1,7 +1,9 @@
 """The alert buttons: *Snooze 24 h*, *Snooze to end of period*, *Acknowledge*, the console link.
 
 Clicks arrive at ``/slack/events`` as signed ``block_actions`` requests, verified by Bolt like any
-other. Each listener ``ack()``s at once, then records the click in the store (a snooze of the
+other. A click whose button is not one of budgetbot's alert buttons (no readable alert reference,
+no user) is refused with 400 and one log line before the listener runs. Each listener
+``ack()``s at once, then records the click in the store (a snooze of the
 alert's rule and group, or an acknowledgement of the alert) and rewrites the message with
 ``chat.update`` so the channel sees who did what, and when. The store is the truth: the line is
 rebuilt from it on every click, so two people clicking at once both show.
@@ -12,16 +14,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
 
 from budgetbot.alerts.cycle import DeliveryError
 from budgetbot.render.blocks import (
     ACK_ACTION,
     CONSOLE_ACTION,
+    MAX_VALUE,
     SNOOZE_DAY_ACTION,
     SNOOZE_PERIOD_ACTION,
     AlertRef,
@@ -42,8 +46,11 @@ __all__ = [
     "ALERT_ACTIONS",
     "PERIOD_OVER",
     "SNOOZE_DAY",
+    "Click",
     "apply_action",
     "handle_alert_action",
+    "only_alert_buttons",
+    "read_click",
     "register",
 ]
 
@@ -80,11 +87,52 @@ def status_lines(store: Store, ref: AlertRef, now: dt.datetime) -> list[str]:
     return alert_status_lines(acks, (snooze.by_user, snooze.until, snooze.at) if snooze else None)
 
 
+@dataclass(frozen=True)
+class Click:
+    """A click on an alert button: which button, on which alert, by whom."""
+
+    action_id: str
+    ref: AlertRef
+    user: str
+
+
+def read_click(body: Mapping[str, Any]) -> Click | None:
+    """The click in a ``block_actions`` body, or None when it is not on a budgetbot alert button.
+
+    Total: whatever the body holds, this answers and never raises.
+    """
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        return None
+    action_id, value = actions[0].get("action_id"), actions[0].get("value")
+    user = body.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    if action_id not in ALERT_ACTIONS or not isinstance(user_id, str) or not user_id:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_VALUE:
+        return None
+    try:
+        ref = read_alert_ref(value)
+    except RecursionError:  # JSON nested deeper than the parser goes
+        return None
+    return Click(str(action_id), ref, user_id) if ref is not None else None
+
+
+def _action_id(body: Mapping[str, Any]) -> str:
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    return str(first.get("action_id") if isinstance(first, dict) else None)[:80]
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _message_of(body: Mapping[str, Any]) -> tuple[str | None, str | None, dict[str, Any]]:
     """(channel id, ts, message) of the message the button was on."""
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    container = _dict(body.get("container"))
+    message = _dict(body.get("message"))
+    channel = container.get("channel_id") or _dict(body.get("channel")).get("id")
     ts = container.get("message_ts") or message.get("ts")
     return (
         str(channel) if channel else None,
@@ -115,13 +163,11 @@ def handle_alert_action(
 ) -> None:
     """One click: acknowledge it, record it, show it on the message."""
     ack()
-    action = (body.get("actions") or [{}])[0]
-    action_id = str(action.get("action_id") or "")
-    ref = read_alert_ref(str(action.get("value") or ""))
-    user = str((body.get("user") or {}).get("id") or "")
-    if ref is None or action_id not in ALERT_ACTIONS or not user:
-        logger.warning("ignored a click on %r: not a budgetbot alert button", action_id)
+    click = read_click(body)
+    if click is None:
+        logger.warning("ignored a click on %r: not a budgetbot alert button", _action_id(body))
         return
+    action_id, ref, user = click.action_id, click.ref, click.user
     if deps.store is None:
         respond(text=NO_STORE, response_type="ephemeral", replace_original=False)
         return
@@ -145,6 +191,16 @@ def handle_alert_action(
         logger.warning("the click was recorded, but the message was not updated: %s", exc)
 
 
+def only_alert_buttons(
+    body: dict[str, Any], next: Callable[[], BoltResponse | None]
+) -> BoltResponse | None:
+    """Listener middleware: a click :func:`read_click` cannot read is 400, before any ``ack()``."""
+    if read_click(body) is None:
+        log.warning("refused a click on %r: not a budgetbot alert button (400)", _action_id(body))
+        return BoltResponse(status=400, body="Not a budgetbot alert button.")
+    return next()
+
+
 def register(app: App, deps: Deps) -> None:
     """Bind the alert buttons to :func:`handle_alert_action`; the console link only acks."""
 
@@ -157,5 +213,5 @@ def register(app: App, deps: Deps) -> None:
         ack()  # a link button: Slack opens the URL; the click still asks for an answer
 
     for action_id in ALERT_ACTIONS:
-        app.action(action_id)(alert_button)
+        app.action(action_id, middleware=[only_alert_buttons])(alert_button)
     app.action(CONSOLE_ACTION)(console_link)

@@ -1,10 +1,11 @@
-"""``/ionq-usage``: parse first, ``ack()`` at once, then fetch and ``respond()``.
+"""``/ionq-usage``: ``ack()`` at once, then parse, fetch and ``respond()``.
 
-Help and anything unparseable are answered in the acknowledgement itself (ephemeral, with a
-"did you mean") and never reach IonQ. Everything else is acknowledged with a short ephemeral
-"working on it", then fetched and posted to the command's ``response_url``: in the channel when
-the user added ``share``, else only to them. A failure is one polite sentence in Slack; the
-details go to the log.
+Every command is acknowledged first with the same short ephemeral "working on it", before its
+text is read, so Slack's 3 seconds never depend on the text (which the grammar refuses past a
+sane length anyway). Help and anything unparseable are then answered through the command's
+``response_url`` (ephemeral, with a "did you mean") and never reach IonQ. Everything else is
+fetched and posted there: in the channel when the user added ``share``, else only to them. A
+failure is one polite sentence in Slack; the details go to the log.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ __all__ = [
 log = logging.getLogger("budgetbot.slack.commands")
 
 COMMAND = "/ionq-usage"
-WORKING = "Working on it… asking IonQ."
+WORKING = "Working on it…"
 IONQ_DOWN = "IonQ is not answering right now; try again in a few minutes."
 IONQ_KEY_REJECTED = "budgetbot's IonQ key was rejected; tell whoever runs budgetbot."
 IONQ_ORG_UNKNOWN = "IonQ does not know budgetbot's organization id; tell whoever runs budgetbot."
@@ -82,6 +83,7 @@ def corrected_command(text: str, suggestion: str | None) -> str | None:
     """
     if not suggestion:
         return None
+    # A suggestion comes only with a text the grammar took in: at most MAX_TOKENS words.
     words = text.split()
     for i in range(len(words)):
         candidate = [*words[:i], suggestion, *words[i + 1 :]]
@@ -96,9 +98,9 @@ def corrected_command(text: str, suggestion: str | None) -> str | None:
 def read_command(text: str, now: dt.datetime) -> Command | Reply:
     """What to do with the text after ``/ionq-usage`` at ``now`` (pure).
 
-    A :class:`Command` is work to do after ``ack()``; a :class:`Reply` (help) is the whole
-    answer, to put in the acknowledgement. Ranges are checked here too, so a range in the
-    future is help, not an IonQ error.
+    A :class:`Command` is work to do; a :class:`Reply` (help) is the whole answer. Ranges are
+    checked here too, so a range in the future is help, not an IonQ error. Bounded work for any
+    text (see :mod:`budgetbot.reports.grammar`).
     """
     try:
         command = parse_command(text)
@@ -198,13 +200,14 @@ def handle_ionq_usage(
 
     With a ``client``, a shared report is followed by its chart (see :func:`share_chart`).
     """
+    # First, and the same for every text: the acknowledgement never waits on reading it.
+    ack(text=WORKING, response_type="ephemeral")
     now = deps.now()
     text = str(body.get("text") or "")
     todo = read_command(text, now)
     if isinstance(todo, Reply):
-        ack(text=todo.text, blocks=todo.blocks, response_type="ephemeral")
+        _send(respond, todo, logger)
         return
-    ack(text=WORKING, response_type="ephemeral")
     try:
         reply = answer(
             todo,

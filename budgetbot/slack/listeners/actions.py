@@ -25,7 +25,6 @@ from budgetbot.alerts.cycle import DeliveryError
 from budgetbot.render.blocks import (
     ACK_ACTION,
     CONSOLE_ACTION,
-    MAX_VALUE,
     SNOOZE_DAY_ACTION,
     SNOOZE_PERIOD_ACTION,
     AlertRef,
@@ -35,6 +34,7 @@ from budgetbot.render.blocks import (
     read_alert_ref,
     with_alert_status,
 )
+from budgetbot.render.slack_text import MAX_VALUE
 from budgetbot.rules.findings import Finding
 from budgetbot.slack.deliver import update_message
 from budgetbot.store import Store

@@ -266,10 +266,17 @@ class OutboxQueries:
             ).first()
         return None if row is None else self._row(row)
 
-    def recent_notifications(self, limit: int) -> list[StoredNotification]:
-        """The ``limit`` most recently recorded notifications, newest first."""
+    def recent_notifications(
+        self, limit: int, destination: str = DEFAULT_DESTINATION
+    ) -> list[StoredNotification]:
+        """The ``limit`` most recently recorded notifications for ``destination``, newest first."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(outbox).order_by(outbox.c.id.desc()).limit(limit)).all()
+            rows = conn.execute(
+                sa.select(outbox)
+                .where(outbox.c.destination == destination)
+                .order_by(outbox.c.id.desc())
+                .limit(limit)
+            ).all()
         return [self._row(r) for r in rows]
 
 

@@ -140,3 +140,29 @@ def test_law_the_alert_path_reads_no_clock() -> None:
             ):
                 reads.append(f"{path.name}:{node.lineno}")
     assert reads == []
+
+
+class Resumes(Keep):
+    def __init__(self) -> None:
+        super().__init__(CHAT)
+        self.resumed: list[bool] = []
+
+    def deliver(self, note: Note, *, resumed: bool = False) -> Receipt:
+        self.resumed.append(resumed)
+        return super().deliver(note, resumed=resumed)
+
+
+def test_a_row_an_earlier_attempt_started_is_handed_over_as_resumed(tmp_path) -> None:
+    """Exactly once: the notifier is told when it must look before delivering again."""
+    store = Store(f"sqlite:///{tmp_path / 'state.db'}")
+    [fresh] = store.record([], [("fresh", "fresh", "#c", '{"type": "notice", "text": "a"}')], NOW)
+    [crashed] = store.record(
+        [], [("crashed", "crashed", "#c", '{"type": "notice", "text": "b"}')], NOW
+    )
+    lease = dt.timedelta(minutes=10)
+    assert store.claim(crashed, "gone-host:1:0:0", NOW - 2 * lease, lease) == 0  # then it died
+    notifier = Resumes()
+    done = deliver(store, [notifier], NOW, clock=lambda: NOW)
+    assert [n.id for n in done.sent] == [fresh, crashed]
+    assert notifier.resumed == [False, True]
+    store.close()

@@ -8,7 +8,6 @@ crash is found again by reading the channel.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,19 +24,16 @@ from budgetbot.alerts.notifiers import (
     OutgoingNotice,
     Receipt,
 )
-from budgetbot.render.blocks import IONQ_CONSOLE_URL, Block, alert_message, notice_message
+from budgetbot.render.blocks import IONQ_CONSOLE_URL, alert_message, notice_message
 from budgetbot.render.digest import digest_blocks
-from budgetbot.reports.digest import DigestReport
 
 from .deliver import (
     _CHANNEL_ID,
     _NOT_JOINABLE,
     ALERT_EVENT_TYPE,
-    CHART_LINK_TEXT,
     DIGEST_EVENT_TYPE,
     HISTORY_PAGE_SIZE,
     HISTORY_PAGES,
-    MAX_DIGEST_BLOCKS,
     NO_CHANNEL,
     NOTICE_EVENT_TYPE,
     _api_error,
@@ -46,8 +42,8 @@ from .deliver import (
     failure_text,
     post_message,
 )
+from .digest_chart import attach_digest_chart
 from .mentions import MentionResolver
-from .upload import upload_chart_file
 
 __all__ = ["SlackNotifier"]
 
@@ -117,70 +113,8 @@ class SlackNotifier:
         channel_id, ts = self._joined_after(
             post_message(self.client, channel, text, blocks, metadata=metadata)
         )
-        self._attach_digest_chart(note.digest, channel_id, ts, text, blocks, metadata)
+        attach_digest_chart(self.client, note.digest, channel_id, ts, text, blocks, metadata)
         return channel_id, ts
-
-    def _attach_digest_chart(
-        self,
-        digest: DigestReport,
-        channel_id: str,
-        ts: str,
-        text: str,
-        blocks: list[Block],
-        metadata: dict[str, Any],
-    ) -> None:
-        """Put the digest's chart in its thread and link it from the digest; never raises.
-
-        The digest is posted first and stands on its own (totals, top lists, budgets and the
-        per-day trend in text): it is what the outbox records, and nothing about the chart can
-        hold it back. Then the chart is uploaded into the digest's thread (the channel id and
-        ``ts`` come from the post; ``files_upload_v2`` needs an id, not a name), so it is shared
-        with exactly the digest's audience, and the digest is updated (``chat.update``, same
-        metadata) with a context line linking it. A failure at any step — no ``files:write``,
-        Slack or the network refusing — is one warning and leaves the digest as posted.
-        """
-        if not digest.daily or len(blocks) >= MAX_DIGEST_BLOCKS:
-            return
-        # Imported here: matplotlib costs half a second to import, and only charts need it.
-        from budgetbot.render.chart import digest_chart
-
-        try:
-            png = digest_chart(digest)
-        except Exception as exc:  # a chart must never cost the digest
-            log.warning("digest %s: chart not drawn: %s: %s", digest.name, type(exc).__name__, exc)
-            return
-        title = f"IonQ spend per day, {digest.start} to {digest.end - dt.timedelta(days=1)}"
-        uploaded = upload_chart_file(
-            self.client,
-            channel_id,
-            png,
-            title=title,
-            thread_ts=ts,
-            initial_comment=f"Chart of the {digest.name} digest: spend per day and top projects.",
-        )
-        if uploaded is None:
-            return
-        link = (
-            f"<{uploaded.permalink}|{CHART_LINK_TEXT}>" if uploaded.permalink else CHART_LINK_TEXT
-        )
-        chart_block: Block = {
-            "type": "context",
-            "elements": [{"type": "mrkdwn", "text": f":bar_chart: {link} (in the thread)"}],
-        }
-        try:
-            self.client.chat_update(
-                channel=channel_id,
-                ts=ts,
-                text=text,
-                blocks=[*blocks, chart_block],
-                metadata=metadata,
-            )
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning(
-                "%s: could not link the chart from the digest: %s",
-                channel_id,
-                _scrub(str(exc), self.client),
-            )
 
     def _post_notice(self, note: OutgoingNotice) -> tuple[str, str]:
         channel = note.channel or self.default_channel

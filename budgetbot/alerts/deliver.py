@@ -115,7 +115,7 @@ def deliver(
     """
     done = Delivery()
     by_destination = {n.destination: n for n in notifiers}
-    rows = store.pending(destinations=by_destination) if by_destination else []
+    rows = store.pending(destinations=list(by_destination)) if by_destination else []
     if not rows:
         return done
     alive: dict[str, bool] = {}

@@ -5,7 +5,8 @@ pipeline is the model). Each is in :mod:`budgetbot.alerts.stages`.
     fetch     usage from IonQ, through the cache; an outage is noted, not raised
     evaluate  findings of the rules against that usage
     decide    dedup against fired levels, threads, snoozes (a dry run ends here)
-    record    the outbox, one row per destination, with the fired levels, in one transaction
+    record    the outbox, one row per destination (alerts and their fired levels in one
+              transaction), "back under" replies, outage notices
     deliver   drain the outbox to the process's notifiers, under leases
     after     the App Home refresh and the cycle's log line (later: metrics)
 """
@@ -55,7 +56,17 @@ def run_check(
     waits in the outbox is still delivered. The first good cycle after it evaluates as usual,
     so alerts crossed meanwhile go out then.
     """
-    cycle = Cycle(rules, source, store, notifiers, now, dry_run, notice_channel, home, timer)
+    cycle = Cycle(
+        rules,
+        source,
+        store,
+        notifiers,
+        now,
+        dry_run=dry_run,
+        notice_channel=notice_channel,
+        home=home,
+        timer=timer,
+    )
     for stage in STAGES:
         if not stage(cycle):
             break

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
 
-from budgetbot.alerts.cycle import run_check  # noqa: E402
+from budgetbot.alerts.pipeline import run_check  # noqa: E402
 from budgetbot.ionq import IonQClient, Modality  # noqa: E402
 from budgetbot.rules import load_policies  # noqa: E402
 from budgetbot.rules.engine import evaluate, plan  # noqa: E402
@@ -85,9 +85,7 @@ def measure_requests(counts: list[int]) -> list[tuple[int, int, int]]:
                 clock = [0.0]  # cycles are 15 minutes apart: the open-data TTL has run out
                 cache = UsageCache(client, store, clock=lambda c=clock: c[0])
                 sim.reset()
-                run_check(
-                    rules, UsageSource(client, cache=cache, today=NOW.date()), store, None, NOW
-                )
+                run_check(rules, UsageSource(client, cache=cache, today=NOW.date()), store, [], NOW)
                 cold = len(sim.usage_requests)
                 later = NOW
                 for _ in range(2):  # the third cycle is the steady state
@@ -98,7 +96,7 @@ def measure_requests(counts: list[int]) -> list[tuple[int, int, int]]:
                         rules,
                         UsageSource(client, cache=cache, today=later.date()),
                         store,
-                        None,
+                        [],
                         later,
                     )
                 rows.append((count, cold, len(sim.usage_requests)))

@@ -18,17 +18,13 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from budgetbot.alerts.backtest import replay_times, run_backtest, score_forecasts, score_lines
-from budgetbot.alerts.console import ConsoleSink
-from budgetbot.alerts.cycle import (
-    CycleResult,
-    HomeHook,
-    Sink,
-    deliver_pending,
-    digest_key,
-    enqueue_digest,
-    run_check,
-)
+from budgetbot.alerts.console import ConsoleNotifier
+from budgetbot.alerts.cycle import CycleResult, HomeHook
 from budgetbot.alerts.decide import Reason
+from budgetbot.alerts.deliver import deliver_pending
+from budgetbot.alerts.notifiers import Notifier
+from budgetbot.alerts.outbox import digest_key, enqueue_digest
+from budgetbot.alerts.pipeline import run_check
 from budgetbot.ionq import IonQClient, IonQError
 from budgetbot.logs import configure as configure_logging
 from budgetbot.render.digest import digest_text
@@ -334,21 +330,21 @@ def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) ->
     at = _now(now)
     settings = Settings()
     rules = _load(policies_path or settings.budgetbot_policies)
-    sink = _sink(settings)
+    notifiers = _notifiers(settings)
     with friendly_errors(), _client(settings) as client:
         store = settings.store()
         result = run_check(
             rules,
             UsageSource(client, cache=UsageCache(client, store), today=at.date()),
             store,
-            sink,
+            notifiers,
             at,
             dry_run=dry_run,
             notice_channel=_notice_channel(settings, rules),
             home=None if dry_run else _home_hook(settings, store),
         )
     _print_cycle(result, at, dry_run=dry_run)
-    for why in getattr(sink, "unjoinable", {}).values():
+    for why in (w for n in notifiers for w in getattr(n, "unjoinable", {}).values()):
         # Posting works without joining; reading (to find an interrupted post) does not.
         click.echo(f"Warning: {why}; an interrupted post there would be held", err=True)
     if result.error:
@@ -426,14 +422,15 @@ def _home_hook(settings: Settings, store: Store) -> HomeHook | None:
     return HomeRefresher(client, store, user_report_viewers=settings.user_report_viewers)
 
 
-def _sink(settings: Settings) -> Sink:
-    """Slack when SLACK_BOT_TOKEN is set, else the terminal."""
+def _notifiers(settings: Settings) -> list[Notifier]:
+    """This process's notifiers: Slack when SLACK_BOT_TOKEN is set, else the terminal."""
     if settings.slack_bot_token is None:
-        return ConsoleSink(sys.stdout)
-    from budgetbot.slack.deliver import SlackSink, make_web_client
+        return [ConsoleNotifier(sys.stdout)]
+    from budgetbot.slack.deliver import make_web_client
+    from budgetbot.slack.notifier import SlackNotifier
 
     client = make_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
-    return SlackSink(client, default_channel=settings.budgetbot_default_channel)
+    return [SlackNotifier(client, default_channel=settings.budgetbot_default_channel)]
 
 
 def _post_digest(
@@ -483,7 +480,7 @@ def digest(
             return
         for d in chosen:
             _post_digest(d, rules, source, store, at, at)
-        sent, failed = deliver_pending(store, _sink(settings), at)
+        sent, failed = deliver_pending(store, _notifiers(settings), at)
     for _note, error in failed:
         click.echo(f"not delivered (kept for the next cycle): {error}", err=True)
     click.echo(f"digest: {len(sent)} sent, {len(failed)} failed", err=True)
@@ -537,7 +534,7 @@ def schedule(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with friendly_errors(), _client(settings) as client:
         store = settings.store()
-        sink = _sink(settings)
+        notifiers = _notifiers(settings)
         home = _home_hook(settings, store)
         cache = UsageCache(client, store)  # settled buckets and in-flight calls, shared
 
@@ -547,7 +544,7 @@ def schedule(
                 rules,
                 UsageSource(client, cache=cache, today=now.date()),
                 store,
-                sink,
+                notifiers,
                 now,
                 notice_channel=_notice_channel(settings, rules),
                 home=home,
@@ -559,7 +556,7 @@ def schedule(
                 source = UsageSource(client, cache=cache, today=now.date())
                 if _post_digest(d, rules, source, store, when, now):
                     log.info("digest %s for %s queued", d.name, when.isoformat())
-                deliver_pending(store, sink, now)
+                deliver_pending(store, notifiers, now)
 
             return run
 
@@ -635,16 +632,16 @@ def demo(now: dt.datetime | None, seed: int, policies_path: Path | None) -> None
         click.echo(f"Now: {at:%Y-%m-%d %H:%M} UTC; policies: {path}\n")
         source = UsageSource(client)
         click.echo(render_report(fetch_report(source, "project", "weekly", None, at)))
-        sink = _sink(Settings())
+        notifiers = _notifiers(Settings())
         store = Store.memory()
         click.echo("Alerts due (one check cycle):\n")
-        result = run_check(rules, source, store, sink, at)
+        result = run_check(rules, source, store, notifiers, at)
         _print_cycle(result, at, dry_run=False)
         for d in rules.digests:
             scheduled = last_time(d.schedule, d.timezone, at)
             click.echo(f"\nDigest {d.name!r} as last scheduled ({scheduled:%Y-%m-%d %H:%M} UTC):\n")
             _post_digest(d, rules, source, store, scheduled, at)
-        deliver_pending(store, sink, at)
+        deliver_pending(store, notifiers, at)
 
 
 @main.command()

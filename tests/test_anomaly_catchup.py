@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from budgetbot.alerts.backtest import replay_times, run_backtest
-from budgetbot.alerts.cycle import Note, Outgoing, OutgoingDigest, OutgoingNotice, run_check
+from budgetbot.alerts.notifiers import CHAT, Note, Outgoing, Receipt
+from budgetbot.alerts.pipeline import run_check
 from budgetbot.rules.engine import ANOMALY_CATCHUP_DAYS, anomaly_needs, anomaly_since, plan
 from budgetbot.rules.loader import PolicySet
 from budgetbot.rules.models import Anomaly
@@ -44,18 +45,12 @@ class Collect:
     def __init__(self) -> None:
         self.sent: list[Outgoing] = []
 
-    def send(self, note: Outgoing) -> tuple[str, str]:
-        self.sent.append(note)
-        return "#c", f"ts-{note.id}"
+    destination = CHAT
 
-    def send_digest(self, note: OutgoingDigest) -> tuple[str, str]:
-        return "#c", f"ts-{note.id}"
-
-    def send_notice(self, note: OutgoingNotice) -> tuple[str, str]:
-        return "#c", f"ts-{note.id}"
-
-    def find_sent(self, note: Note) -> tuple[str, str] | None:
-        return None
+    def deliver(self, note: Note, *, resumed: bool = False) -> Receipt:
+        if isinstance(note, Outgoing):
+            self.sent.append(note)
+        return Receipt("#c", f"ts-{note.id}")
 
     def alerts(self) -> list[tuple[str, str, str]]:
         return [(n.finding.rule, n.finding.period, n.finding.group_name) for n in self.sent]
@@ -68,7 +63,7 @@ def test_missed_days_fire_once_each_oldest_first(down, sim, client, tmp_path):
 
     def cycle(at: dt.datetime):
         sim.now = at
-        return run_check(RULES, UsageSource(client), store, sink, at)
+        return run_check(RULES, UsageSource(client), store, [sink], at)
 
     assert cycle(LAST_SEEN).error is None
     assert sink.alerts() == []  # nothing on Oct 13

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from budgetbot.alerts.cycle import run_check
 from budgetbot.alerts.health import HealthProbe
+from budgetbot.alerts.pipeline import run_check
 from budgetbot.ionq import IonQClient
 from budgetbot.rules.loader import PolicySet
 from budgetbot.rules.models import Budget, Policy
-from budgetbot.slack.deliver import SlackSink, make_web_client
+from budgetbot.slack.deliver import make_web_client
+from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.slack.web import health
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
@@ -51,13 +52,13 @@ def test_three_failed_cycles_then_recovery(sim, org, tmp_path):
         FakeSlack() as slack,
         IonQClient(sim.base_url, org.org_id, API_KEY, sleep=sleep, clock=sleep.monotonic) as client,
     ):
-        sink = SlackSink(make_web_client("xoxb-test", slack.base_url))
+        sink = SlackNotifier(make_web_client("xoxb-test", slack.base_url))
 
         def cycle(at: dt.datetime):
             clock["now"] = at
             sim.now = at
             return run_check(
-                rules, UsageSource(client), store, sink, at, notice_channel="#quantum-spend"
+                rules, UsageSource(client), store, [sink], at, notice_channel="#quantum-spend"
             )
 
         first = cycle(T0)

@@ -10,12 +10,13 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from budgetbot.alerts.cycle import run_check
+from budgetbot.alerts.pipeline import run_check
 from budgetbot.ionq import IonQClient
 from budgetbot.rules.loader import PolicySet
 from budgetbot.rules.models import Anomaly, Budget, Policy
 from budgetbot.sim.server import CORRUPTIONS
-from budgetbot.slack.deliver import SlackSink, make_web_client
+from budgetbot.slack.deliver import make_web_client
+from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.store import Store
 from budgetbot.store.db import usage_buckets
 from budgetbot.usage import UsageSource
@@ -57,13 +58,13 @@ def test_a_broken_answer_is_an_outage_and_real_alerts_fire_after(sim, org, tmp_p
         FakeSlack() as slack,
         IonQClient(sim.base_url, org.org_id, API_KEY, sleep=sleep, clock=sleep.monotonic) as client,
     ):
-        sink = SlackSink(make_web_client("xoxb-test", slack.base_url))
+        sink = SlackNotifier(make_web_client("xoxb-test", slack.base_url))
         cache = UsageCache(client, store)
 
         def cycle(at: dt.datetime):
             sim.now = at
             source = UsageSource(client, cache=cache, today=at.date())
-            return run_check(rules, source, store, sink, at, notice_channel="#quantum-spend")
+            return run_check(rules, source, store, [sink], at, notice_channel="#quantum-spend")
 
         sim.corrupt(corruption, times=10_000)
         bad = cycle(T0)

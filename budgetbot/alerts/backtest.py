@@ -19,7 +19,8 @@ from budgetbot.rules.periods import Period, period_bounds
 from budgetbot.store.db import Store
 from budgetbot.usage.source import UsageSource
 
-from .cycle import Note, Outgoing, OutgoingDigest, OutgoingNotice, run_check
+from .notifiers import CHAT, Note, Outgoing, Receipt
+from .pipeline import run_check
 
 __all__ = [
     "ForecastScore",
@@ -74,18 +75,12 @@ class _Collect:
     def __init__(self) -> None:
         self.sent: list[Outgoing] = []
 
-    def send(self, note: Outgoing) -> tuple[str, str]:
-        self.sent.append(note)
-        return note.channel or "backtest", f"backtest-{note.id}"
+    destination = CHAT
 
-    def send_digest(self, note: OutgoingDigest) -> tuple[str, str]:
-        return note.channel or "backtest", f"backtest-{note.id}"
-
-    def send_notice(self, note: OutgoingNotice) -> tuple[str, str]:
-        return note.channel or "backtest", f"backtest-{note.id}"
-
-    def find_sent(self, note: Note) -> tuple[str, str] | None:
-        return None
+    def deliver(self, note: Note, *, resumed: bool = False) -> Receipt:
+        if isinstance(note, Outgoing):
+            self.sent.append(note)
+        return Receipt(note.channel or "backtest", f"backtest-{note.id}")
 
 
 def run_backtest(rules: PolicySet, source: UsageSource, times: list[dt.datetime]) -> Timeline:
@@ -95,7 +90,7 @@ def run_backtest(rules: PolicySet, source: UsageSource, times: list[dt.datetime]
     timeline = Timeline()
     for when in times:
         before = len(sink.sent)
-        run_check(rules, source, store, sink, when)
+        run_check(rules, source, store, [sink], when)
         timeline.entries.extend((when, note) for note in sink.sent[before:])
     store.close()
     return timeline

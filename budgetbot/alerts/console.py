@@ -1,41 +1,50 @@
-"""The terminal sink: notifications printed instead of posted (no SLACK_BOT_TOKEN, or demo)."""
+"""The terminal notifier: notifications printed instead of posted (no SLACK_BOT_TOKEN, or demo)."""
 
 from __future__ import annotations
 
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from budgetbot.render.digest import digest_text
 from budgetbot.render.terminal import render_alert
 
-from .cycle import Note, Outgoing, OutgoingDigest, OutgoingNotice
+from .notifiers import CHAT, Note, Outgoing, OutgoingDigest, OutgoingNotice, Receipt
 
-__all__ = ["ConsoleSink"]
+__all__ = ["ConsoleNotifier"]
 
 
-class ConsoleSink:
-    """Prints each notification; its "ts" is a local counter so threads still line up."""
+def _alert(note: Outgoing) -> str:
+    return render_alert(note.finding, channel=note.channel, threaded=note.thread is not None)
+
+
+def _digest(note: OutgoingDigest) -> str:
+    return f"[{note.channel or '(default channel)'}] DIGEST\n" + digest_text(note.digest)
+
+
+def _notice(note: OutgoingNotice) -> str:
+    where = " (in the alert's thread)" if note.thread else ""
+    return f"[{note.channel or '(default channel)'}] NOTICE{where} {note.text}\n"
+
+
+#: How each kind of note reads in a terminal.
+_RENDER: dict[type[Any], Callable[[Any], str]] = {
+    Outgoing: _alert,
+    OutgoingDigest: _digest,
+    OutgoingNotice: _notice,
+}
+
+
+class ConsoleNotifier:
+    """Prints each notification where Slack would show it (the ``chat`` destination); its "ts"
+    is a local counter so threads still line up. A terminal keeps no history to look in, so a
+    resumed note is printed again."""
+
+    destination = CHAT
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
 
-    def send(self, note: Outgoing) -> tuple[str, str]:
-        self.stream.write(
-            render_alert(note.finding, channel=note.channel, threaded=note.thread is not None)
-        )
+    def deliver(self, note: Note, *, resumed: bool = False) -> Receipt:
+        self.stream.write(_RENDER[type(note)](note))
         self.stream.flush()
-        return note.channel or "console", f"console-{note.id}"
-
-    def send_digest(self, note: OutgoingDigest) -> tuple[str, str]:
-        self.stream.write(f"[{note.channel or '(default channel)'}] DIGEST\n")
-        self.stream.write(digest_text(note.digest))
-        self.stream.flush()
-        return note.channel or "console", f"console-{note.id}"
-
-    def send_notice(self, note: OutgoingNotice) -> tuple[str, str]:
-        where = " (in the alert's thread)" if note.thread else ""
-        self.stream.write(f"[{note.channel or '(default channel)'}] NOTICE{where} {note.text}\n")
-        self.stream.flush()
-        return note.channel or "console", f"console-{note.id}"
-
-    def find_sent(self, note: Note) -> tuple[str, str] | None:
-        return None  # a terminal keeps no history to look in
+        return Receipt(note.channel or "console", f"console-{note.id}")

@@ -9,7 +9,7 @@ from typing import Any
 from budgetbot.scheduler import last_time, next_time
 from budgetbot.store.db import Store
 
-from .cycle import LAST_GOOD_CYCLE, UNAVAILABLE_SINCE
+from .notices import LAST_GOOD_CYCLE, UNAVAILABLE_SINCE
 
 __all__ = ["STUCK_AFTER", "HealthProbe", "stale_after"]
 

@@ -5,7 +5,8 @@ Rendering stays pure in :mod:`budgetbot.render.blocks`; this package does the I/
 
 from __future__ import annotations
 
-from .deliver import SlackSink, make_web_client, post_message, respond_url
+from .deliver import make_web_client, post_message, respond_url
 from .mentions import MentionResolver
+from .notifier import SlackNotifier
 
-__all__ = ["MentionResolver", "SlackSink", "make_web_client", "post_message", "respond_url"]
+__all__ = ["MentionResolver", "SlackNotifier", "make_web_client", "post_message", "respond_url"]

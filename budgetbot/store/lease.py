@@ -17,6 +17,7 @@ reboot) apart, ``token`` two delivery runs of one process.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -31,7 +32,7 @@ from types import TracebackType
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["LeaseHolder", "Owner", "owner_alive"]
+__all__ = ["LeaseHolder", "Owner", "owner_alive", "wall_clock"]
 
 log = logging.getLogger("budgetbot.store.lease")
 
@@ -204,3 +205,8 @@ class LeaseHolder(AbstractContextManager["LeaseHolder"]):
             finally:
                 self._conn.close()
                 self._conn = None
+
+
+def wall_clock() -> dt.datetime:
+    """Now, by the wall clock: what leases are measured in (they are shared across hosts)."""
+    return dt.datetime.now(dt.UTC)

@@ -8,7 +8,8 @@ from decimal import Decimal
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from budgetbot.alerts.cycle import Outgoing, run_check
+from budgetbot.alerts.notifiers import CHAT, Outgoing, OutgoingDigest, OutgoingNotice, Receipt
+from budgetbot.alerts.pipeline import run_check
 from budgetbot.rules.engine import evaluate, plan
 from budgetbot.rules.loader import PolicySet
 from budgetbot.rules.models import Budget, Policy
@@ -58,18 +59,15 @@ class Collect:
     def __init__(self) -> None:
         self.sent: list[Outgoing] = []
 
-    def send(self, note: Outgoing) -> tuple[str, str]:
+    destination = CHAT
+
+    def deliver(self, note, *, resumed: bool = False) -> Receipt:
+        if isinstance(note, OutgoingDigest):
+            raise AssertionError("no digest in this law")
+        if isinstance(note, OutgoingNotice):
+            return Receipt("c", f"notice-{note.id}")  # "back under" replies are not alerts
         self.sent.append(note)
-        return "c", f"ts-{note.id}"
-
-    def send_digest(self, note) -> tuple[str, str]:
-        raise AssertionError("no digest in this law")
-
-    def send_notice(self, note) -> tuple[str, str]:
-        return "c", f"notice-{note.id}"  # "back under" replies are not alerts: not counted
-
-    def find_sent(self, note) -> tuple[str, str] | None:
-        return None
+        return Receipt("c", f"ts-{note.id}")
 
 
 @LAWS
@@ -101,9 +99,9 @@ def test_idempotent_and_levels_fire_in_order(client, policy, start, hours):
     now = start
     for step in hours:
         now = min(now + dt.timedelta(hours=step), dt.datetime(2026, 11, 20, 11, tzinfo=dt.UTC))
-        run_check(rules, source, store, sink, now)
+        run_check(rules, source, store, [sink], now)
         before = len(sink.sent)
-        again = run_check(rules, source, store, sink, now)
+        again = run_check(rules, source, store, [sink], now)
         assert len(sink.sent) == before and not again.to_notify  # idempotent
     event(f"notified {min(len(sink.sent), 3)}+")
     seen: dict[tuple[str, str, str], list[Decimal]] = {}

@@ -21,8 +21,9 @@ import pytest
 from click.testing import CliRunner
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from budgetbot.alerts.cycle import CycleResult, run_check
+from budgetbot.alerts.cycle import CycleResult
 from budgetbot.alerts.decide import Decision, Reason, decide, snooze
+from budgetbot.alerts.pipeline import run_check
 from budgetbot.cli import main
 from budgetbot.ionq import IonQClient
 from budgetbot.render.blocks import (
@@ -41,8 +42,9 @@ from budgetbot.rules import PolicySet, load_policies
 from budgetbot.settings import Settings
 from budgetbot.sim import SimServer
 from budgetbot.slack.app import Deps, IonQConnection, build_app
-from budgetbot.slack.deliver import SlackSink, make_web_client
+from budgetbot.slack.deliver import make_web_client
 from budgetbot.slack.listeners.actions import ALERT_ACTIONS
+from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
@@ -133,8 +135,8 @@ def cycle(sim: SimServer, fake: FakeSlack, db_url: str, rules: PolicySet, at: dt
     store = Store(db_url)
     try:
         with IonQClient(sim.base_url, sim.org_id, API_KEY) as client:
-            sink = SlackSink(make_web_client(BOT_TOKEN, fake.base_url))
-            return run_check(rules, UsageSource(client, today=at.date()), store, sink, at)
+            sink = SlackNotifier(make_web_client(BOT_TOKEN, fake.base_url))
+            return run_check(rules, UsageSource(client, today=at.date()), store, [sink], at)
     finally:
         store.close()
 

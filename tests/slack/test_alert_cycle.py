@@ -134,7 +134,7 @@ def test_an_alert_that_fails_to_render_is_a_failed_notification(
     def broken(*args: object, **kwargs: object) -> object:
         raise ValueError("a rendering bug")
 
-    monkeypatch.setattr("budgetbot.slack.deliver.alert_message", broken)
+    monkeypatch.setattr("budgetbot.slack.notifier.alert_message", broken)
     result = CliRunner().invoke(
         main, ["check", "--now", now.isoformat(), "--policies", str(rules)], env=env
     )
@@ -164,7 +164,7 @@ def test_no_back_under_reply_for_an_alert_never_delivered(
         raise ValueError("a rendering bug")
 
     with monkeypatch.context() as patched:
-        patched.setattr("budgetbot.slack.deliver.alert_message", broken)
+        patched.setattr("budgetbot.slack.notifier.alert_message", broken)
         assert check(150_000) == 1  # 80% crossed, but the alert cannot be rendered
         assert check(400_000) == 1  # the budget was raised: the alert is still undelivered
         assert fake_slack.messages("#quantum-spend") == []  # and no "back under" either

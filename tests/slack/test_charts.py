@@ -18,11 +18,12 @@ import yaml
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from budgetbot.alerts.cycle import OutgoingDigest
+from budgetbot.alerts.notifiers import OutgoingDigest
 from budgetbot.sim import SimServer
 from budgetbot.slack.app import build_app
-from budgetbot.slack.deliver import CHART_LINK_TEXT, SlackSink, make_web_client
+from budgetbot.slack.deliver import CHART_LINK_TEXT, make_web_client
 from budgetbot.slack.listeners.commands import Reply, share_chart
+from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.slack.upload import upload_chart
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
 from tests.slack.conftest import TOKEN
@@ -44,7 +45,7 @@ def text_of(message: dict[str, Any]) -> str:
 def test_digest_uploads_its_chart_into_its_thread_and_links_it(
     fake_slack: FakeSlack, web_client: WebClient
 ) -> None:
-    channel, ts = SlackSink(web_client).send_digest(digest_note())
+    channel, ts = SlackNotifier(web_client).deliver(digest_note())
     [asked] = fake_slack.calls_to("files.getUploadURLExternal")
     assert asked["filename"].endswith(".png") and int(asked["length"]) > 1000
     [(file_id, png)] = fake_slack.uploads.items()
@@ -66,7 +67,7 @@ def test_the_chart_link_comes_from_files_info_as_on_real_slack(
     fake_slack: FakeSlack, web_client: WebClient
 ) -> None:
     """files.completeUploadExternal answers no permalink (as Slack): files.info gives it."""
-    _, ts = SlackSink(web_client).send_digest(digest_note())
+    _, ts = SlackNotifier(web_client).deliver(digest_note())
     [done] = fake_slack.calls_to("files.completeUploadExternal")
     [file_id] = [f["id"] for f in done["files"]]
     assert [c["file"] for c in fake_slack.calls_to("files.info")] == [file_id]
@@ -85,7 +86,7 @@ def test_without_files_read_the_chart_goes_unlinked(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="budgetbot")
     fake_slack.fail("files.info", "missing_scope", status=200, times=None)
-    _, ts = SlackSink(web_client).send_digest(digest_note())
+    _, ts = SlackNotifier(web_client).deliver(digest_note())
     digest = next(m for m in fake_slack.messages("#finance") if m["ts"] == ts)
     shown = text_of(digest)
     assert CHART_LINK_TEXT in shown and "<https://" not in shown  # no link promised
@@ -98,7 +99,7 @@ def test_digest_without_files_write_still_posts_its_text_trend(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="budgetbot")
     fake_slack.fail("files.getUploadURLExternal", "missing_scope", status=200, times=None)
-    SlackSink(web_client).send_digest(digest_note())
+    SlackNotifier(web_client).deliver(digest_note())
     [post] = fake_slack.posts()
     assert "Per day" in text_of(post) and post["metadata"]["event_payload"]["dedup_key"] == KEY
     assert fake_slack.uploads == {}
@@ -114,7 +115,7 @@ def test_digest_survives_a_refused_link_update(
     fake_slack: FakeSlack, web_client: WebClient
 ) -> None:
     fake_slack.fail("chat.update", "cant_update_message", status=200, times=None)
-    _, ts = SlackSink(web_client).send_digest(digest_note())
+    _, ts = SlackNotifier(web_client).deliver(digest_note())
     assert len(fake_slack.uploads) == 1 and ts
 
 

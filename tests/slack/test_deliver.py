@@ -11,17 +11,18 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from budgetbot.alerts.cycle import DeliveryError, Outgoing, OutgoingDigest, deliver_pending
 from budgetbot.alerts.decide import Reason
+from budgetbot.alerts.deliver import deliver_pending
+from budgetbot.alerts.notifiers import DeliveryError, Outgoing, OutgoingDigest
 from budgetbot.render.blocks import help_message
 from budgetbot.reports.digest import DigestReport
 from budgetbot.slack.deliver import (
     MAX_RETRIES,
-    SlackSink,
     make_web_client,
     post_message,
     respond_url,
 )
+from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.store.db import Store
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import TOKEN, make_finding
@@ -44,7 +45,7 @@ def outgoing(**changes: Any) -> Outgoing:
 
 
 def test_sink_posts_text_blocks_and_metadata(fake_slack: FakeSlack, web_client: WebClient) -> None:
-    channel, ts = SlackSink(web_client).send(outgoing())
+    channel, ts = SlackNotifier(web_client).deliver(outgoing())
     assert (channel, ts) == (fake_slack.channel_id("#quantum-spend"), "1700000000.000100")
     [post] = fake_slack.posts()
     assert post["channel"] == "#quantum-spend"
@@ -65,28 +66,28 @@ def test_sink_posts_text_blocks_and_metadata(fake_slack: FakeSlack, web_client: 
 
 
 def test_sink_threads_under_the_first_alert(fake_slack: FakeSlack, web_client: WebClient) -> None:
-    sink = SlackSink(web_client)
-    root = sink.send(outgoing())
+    sink = SlackNotifier(web_client)
+    root = sink.deliver(outgoing())
     later = outgoing(id=2, dedup_key="k100", finding=make_finding(level=100), thread=root)
-    channel, ts = sink.send(later)
+    channel, ts = sink.deliver(later)
     assert channel == root[0] and ts > root[1]
     assert fake_slack.posts()[1]["thread_ts"] == root[1]
     assert fake_slack.posts()[1]["channel"] == root[0]
 
 
 def test_default_channel_and_no_channel(fake_slack: FakeSlack, web_client: WebClient) -> None:
-    sink = SlackSink(web_client, default_channel="#budget-alerts")
-    channel, _ = sink.send(outgoing(channel=None))
+    sink = SlackNotifier(web_client, default_channel="#budget-alerts")
+    channel, _ = sink.deliver(outgoing(channel=None))
     assert channel == fake_slack.channel_id("#budget-alerts")
     with pytest.raises(DeliveryError, match="no channel: set `channel:` in the policy or BUDGET"):
-        SlackSink(web_client).send(outgoing(channel=None))
+        SlackNotifier(web_client).deliver(outgoing(channel=None))
 
 
 def test_rate_limit_waits_retry_after_then_delivers_once(
     fake_slack: FakeSlack, web_client: WebClient, waits: RecordedSleep
 ) -> None:
     fake_slack.fail("chat.postMessage", "ratelimited", status=429, retry_after="1")
-    _, ts = SlackSink(web_client).send(outgoing())
+    _, ts = SlackNotifier(web_client).deliver(outgoing())
     assert waits.waits == [1.0]  # recorded, never slept
     assert len(fake_slack.posts()) == 2  # the refused one and the delivered one
     assert [m["ts"] for m in fake_slack.messages("#quantum-spend")] == [ts]
@@ -97,7 +98,7 @@ def test_rate_limit_gives_up_after_four_attempts(
 ) -> None:
     fake_slack.fail("chat.postMessage", status=429, retry_after="2", times=None)
     with pytest.raises(DeliveryError) as failure:
-        SlackSink(web_client).send(outgoing())
+        SlackNotifier(web_client).deliver(outgoing())
     assert str(failure.value) == (
         "#quantum-spend: chat.postMessage failed after 4 attempts: ratelimited"
     )
@@ -111,7 +112,7 @@ def test_a_post_is_not_retried_in_the_call_on_a_server_error(
     # Slack may have posted before failing: the outbox retries, after looking for the message.
     fake_slack.fail("chat.postMessage", "internal_error", status=500, retry_after=None)
     with pytest.raises(DeliveryError, match=r"chat.postMessage failed: internal_error$"):
-        SlackSink(web_client).send(outgoing())
+        SlackNotifier(web_client).deliver(outgoing())
     assert waits.waits == [] and len(fake_slack.posts()) == 1
 
 
@@ -120,7 +121,7 @@ def test_server_error_message_names_the_status(
 ) -> None:
     fake_slack.fail("chat.postMessage", status=503, retry_after=None, body="down", times=None)
     with pytest.raises(DeliveryError, match=r"failed: HTTP 503$"):
-        SlackSink(web_client).send(outgoing())
+        SlackNotifier(web_client).deliver(outgoing())
 
 
 def test_a_slow_answer_never_posts_twice(fake_slack: FakeSlack, web_client: WebClient) -> None:
@@ -132,11 +133,11 @@ def test_a_slow_answer_never_posts_twice(fake_slack: FakeSlack, web_client: WebC
     store.record([], [("slow", finding.thread_key, "#quantum-spend", payload)], NOW)
     web_client.timeout = 1
     fake_slack.answer_delay["chat.postMessage"] = 1.5  # posted, but the answer comes too late
-    sink = SlackSink(web_client)
-    sent, failed = deliver_pending(store, sink, NOW)
+    sink = SlackNotifier(web_client)
+    sent, failed = deliver_pending(store, [sink], NOW)
     assert sent == [] and len(failed) == 1
     fake_slack.answer_delay.clear()
-    sent, failed = deliver_pending(store, sink, NOW, clock=lambda: NOW + dt.timedelta(hours=1))
+    sent, failed = deliver_pending(store, [sink], NOW, clock=lambda: NOW + dt.timedelta(hours=1))
     assert len(sent) == 1 and failed == []
     assert len(fake_slack.messages("#quantum-spend")) == 1  # found by its key, not re-posted
     assert store.pending() == []
@@ -147,7 +148,7 @@ def test_channel_not_found_fails_at_once_with_a_hint(
 ) -> None:
     fake_slack.fail("chat.postMessage", "channel_not_found", status=200, times=None)
     with pytest.raises(DeliveryError) as failure:
-        SlackSink(web_client).send(outgoing())
+        SlackNotifier(web_client).deliver(outgoing())
     assert str(failure.value) == (
         "#quantum-spend: chat.postMessage failed: channel_not_found (no such channel, or it is"
         " private and the bot is not invited: create it (private: /invite @budgetbot there) or"
@@ -170,9 +171,9 @@ def test_token_never_shows(
 
     client = make_web_client(TOKEN, fake_slack.base_url, sleep=waits)
     fake_slack.fail("chat.postMessage", status=429, times=None)
-    sink = SlackSink(client)
+    sink = SlackNotifier(client)
     with pytest.raises(DeliveryError) as limited:
-        sink.send(outgoing())
+        sink.deliver(outgoing())
     for text in (str(failure.value), str(limited.value), repr(limited.value), repr(sink)):
         assert TOKEN not in text and "xoxb-" not in text
     assert failure.value.__cause__ is None and limited.value.__cause__ is None
@@ -197,16 +198,16 @@ def test_failed_alert_stays_pending_and_goes_out_next_cycle(
         {"type": "alert", "finding": finding.model_dump(mode="json"), "reason": "FIRST"}
     )
     [note_id] = store.record([], [("k80", finding.thread_key, "#quantum-spend", payload)], NOW)
-    sink = SlackSink(web_client)
+    sink = SlackNotifier(web_client)
 
     fake_slack.fail("chat.postMessage", "channel_not_found", status=200)
-    sent, failed = deliver_pending(store, sink, NOW)
+    sent, failed = deliver_pending(store, [sink], NOW)
     assert sent == [] and [n.id for n, _ in failed] == [note_id]
     assert "channel_not_found (no such channel" in failed[0][1]
     [row] = store.pending()
     assert row.attempts == 1 and "channel_not_found" in (row.last_error or "")
 
-    sent, failed = deliver_pending(store, sink, NOW + dt.timedelta(minutes=15))
+    sent, failed = deliver_pending(store, [sink], NOW + dt.timedelta(minutes=15))
     assert [n.id for n in sent] == [note_id] and failed == []
     assert store.pending() == []
     root = store.thread_root(finding.thread_key)
@@ -217,7 +218,7 @@ def test_failed_alert_stays_pending_and_goes_out_next_cycle(
     higher = make_finding(level=100)
     payload = json.dumps({"finding": higher.model_dump(mode="json"), "reason": "HIGHER_LEVEL"})
     store.record([], [("k100", higher.thread_key, "#quantum-spend", payload)], NOW)
-    [reply], _ = deliver_pending(store, sink, NOW)
+    [reply], _ = deliver_pending(store, [sink], NOW)
     assert isinstance(reply, Outgoing) and reply.thread == root
     assert fake_slack.posts()[-1]["thread_ts"] == root[1]
 
@@ -259,7 +260,7 @@ def test_sink_posts_digests_with_their_own_metadata(
         channel="#finance",
     )
     note = OutgoingDigest(7, "digest|weekly|2026-11-16T08:00:00+00:00", digest, "#finance")
-    channel, _ = SlackSink(web_client).send_digest(note)
+    channel, _ = SlackNotifier(web_client).deliver(note)
     assert channel == fake_slack.channel_id("#finance")
     [post] = fake_slack.posts()
     assert post["metadata"]["event_type"] == "budgetbot_digest"
@@ -281,8 +282,8 @@ def test_an_unreadable_or_unrenderable_notification_is_counted_as_failed(
     def broken(*args: object, **kwargs: object) -> object:
         raise KeyError("level")
 
-    monkeypatch.setattr("budgetbot.slack.deliver.alert_message", broken)
-    sent, failed = deliver_pending(store, SlackSink(web_client), NOW)
+    monkeypatch.setattr("budgetbot.slack.notifier.alert_message", broken)
+    sent, failed = deliver_pending(store, [SlackNotifier(web_client)], NOW)
     assert sent == []
     assert [(n.id, n.dedup_key) for n, _ in failed] == [(damaged, "damaged"), (alert, "k80")]
     assert failed[0][1].startswith("JSONDecodeError") and failed[1][1] == "KeyError: 'level'"

@@ -12,9 +12,10 @@ from typing import Any
 import yaml
 from slack_sdk import WebClient
 
-from budgetbot.alerts.cycle import Outgoing, deliver
 from budgetbot.alerts.decide import Reason
-from budgetbot.slack.deliver import SlackSink
+from budgetbot.alerts.deliver import deliver
+from budgetbot.alerts.notifiers import Outgoing
+from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.store.db import Store
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import make_finding
@@ -45,7 +46,7 @@ def posted_then_crashed(
 ) -> None:
     """Another process leased the row, posted it (with a fresh sink), and never recorded it."""
     assert store.claim(id_, ELSEWHERE, NOW, LEASE) == 0
-    SlackSink(client).send(
+    SlackNotifier(client).deliver(
         Outgoing(note.id, note.dedup_key, note.finding, note.reason, note.channel, thread)
     )
 
@@ -62,13 +63,13 @@ def test_an_unrecorded_first_alert_is_found_after_a_later_one_became_the_root(
     fake_slack: FakeSlack, web_client: WebClient
 ) -> None:
     store = Store.memory()
-    sink = SlackSink(web_client)
+    sink = SlackNotifier(web_client)
     first_id, first = record_alert(store, 50, Reason.FIRST)
     posted_then_crashed(store, web_client, first_id, first, thread=None)  # top level, unrecorded
     _, later = record_alert(store, 80, Reason.HIGHER_LEVEL)
 
     # The first alert's lease still runs: the later one goes out and becomes the thread's root.
-    done = deliver(store, sink, NOW, clock=at(1))
+    done = deliver(store, [sink], NOW, clock=at(1))
     assert [n.dedup_key for n in done.sent] == [later.dedup_key]
     assert [w.dedup_key for w in done.waiting] == [first.dedup_key]
     root = store.thread_root(first.finding.thread_key)
@@ -76,7 +77,7 @@ def test_an_unrecorded_first_alert_is_found_after_a_later_one_became_the_root(
 
     # Its lease ended: the first alert now belongs to the later one's thread, but it was posted
     # at the channel's top level before that thread existed. Found there, not posted again.
-    done = deliver(store, sink, NOW, clock=at(11))
+    done = deliver(store, [sink], NOW, clock=at(11))
     assert [n.dedup_key for n in done.sent] == [first.dedup_key] and done.failed == []
     assert keys_posted(fake_slack) == Counter({first.dedup_key: 1, later.dedup_key: 1})
     first_message = fake_slack.messages("#quantum-spend")[0]
@@ -87,12 +88,12 @@ def test_an_unrecorded_reply_is_found_in_another_thread_of_its_rule_group_and_pe
     fake_slack: FakeSlack, web_client: WebClient
 ) -> None:
     store = Store.memory()
-    sink = SlackSink(web_client)
+    sink = SlackNotifier(web_client)
     first_id, first = record_alert(store, 50, Reason.FIRST)
     posted_then_crashed(store, web_client, first_id, first, thread=None)
-    deliver(store, sink, NOW, clock=at(1))  # nothing else yet: the first alert waits
+    deliver(store, [sink], NOW, clock=at(1))  # nothing else yet: the first alert waits
     _, later = record_alert(store, 80, Reason.HIGHER_LEVEL)
-    deliver(store, sink, NOW, clock=at(2))  # the 80% alert becomes the root
+    deliver(store, [sink], NOW, clock=at(2))  # the 80% alert becomes the root
     root = store.thread_root(first.finding.thread_key)
     assert root is not None
     top_id, top = record_alert(store, 100, Reason.HIGHER_LEVEL)
@@ -100,7 +101,7 @@ def test_an_unrecorded_reply_is_found_in_another_thread_of_its_rule_group_and_pe
 
     # Both leases end; recovering the 50% alert makes it the thread's (earliest) root, so the
     # 100% reply is now looked for under it first, and found under the 80% alert.
-    done = deliver(store, sink, NOW, clock=at(12))
+    done = deliver(store, [sink], NOW, clock=at(12))
     assert sorted(n.dedup_key for n in done.sent) == sorted([first.dedup_key, top.dedup_key])
     assert keys_posted(fake_slack) == Counter(
         {first.dedup_key: 1, later.dedup_key: 1, top.dedup_key: 1}
@@ -110,10 +111,10 @@ def test_an_unrecorded_reply_is_found_in_another_thread_of_its_rule_group_and_pe
 def test_the_bot_joins_the_public_channels_it_posts_to(
     fake_slack: FakeSlack, web_client: WebClient
 ) -> None:
-    sink = SlackSink(web_client)
+    sink = SlackNotifier(web_client)
     _, note = record_alert(Store.memory(), 80, Reason.FIRST)
-    channel, _ = sink.send(note)
-    sink.send(note)
+    channel, _ = sink.deliver(note)
+    sink.deliver(note)
     assert [c["channel"] for c in fake_slack.calls_to("conversations.join")] == [channel]
     assert channel in fake_slack.members
     web_client.conversations_history(channel=channel)  # readable now
@@ -132,7 +133,7 @@ def test_an_interrupted_post_in_a_channel_never_joined_is_found(
         metadata={"event_type": "budgetbot_alert", "event_payload": {"dedup_key": note.dedup_key}},
     )
     assert fake_slack.members == set()
-    done = deliver(store, SlackSink(web_client), NOW, clock=at(11))
+    done = deliver(store, [SlackNotifier(web_client)], NOW, clock=at(11))
     assert [n.dedup_key for n in done.sent] == [note.dedup_key] and done.failed == []
     assert keys_posted(fake_slack) == Counter({note.dedup_key: 1})
     assert len(fake_slack.calls_to("conversations.join")) == 1
@@ -152,7 +153,7 @@ def test_held_not_posted_twice_while_the_channel_cannot_be_read(
     # An app installed before channels:join was in the manifest.
     fake_slack.fail("conversations.join", "missing_scope", status=200, times=None)
     for minutes in (11, 26):
-        done = deliver(store, SlackSink(web_client), NOW, clock=at(minutes))
+        done = deliver(store, [SlackNotifier(web_client)], NOW, clock=at(minutes))
         assert done.sent == []
         [(failed, why)] = done.failed
         assert failed.dedup_key == note.dedup_key
@@ -161,7 +162,7 @@ def test_held_not_posted_twice_while_the_channel_cannot_be_read(
         assert [r.dedup_key for r in store.pending()] == [note.dedup_key]
         assert keys_posted(fake_slack) == Counter({note.dedup_key: 1})
     fake_slack.reset()  # the scope was added (or the bot invited): found, still once
-    done = deliver(store, SlackSink(web_client), NOW, clock=at(41))
+    done = deliver(store, [SlackNotifier(web_client)], NOW, clock=at(41))
     assert [n.dedup_key for n in done.sent] == [note.dedup_key]
     assert keys_posted(fake_slack) == Counter({note.dedup_key: 1})
 
@@ -175,7 +176,7 @@ def test_held_when_slack_cannot_answer_the_lookup(
     fake_slack.fail(
         "conversations.list", "internal_error", status=500, retry_after=None, times=None
     )
-    done = deliver(store, SlackSink(web_client), NOW, clock=at(11))
+    done = deliver(store, [SlackNotifier(web_client)], NOW, clock=at(11))
     assert done.sent == [] and "held" in done.failed[0][1]
     assert fake_slack.posts() == []
 
@@ -188,10 +189,10 @@ def test_a_private_channel_the_bot_is_not_in(fake_slack: FakeSlack, web_client: 
         {"type": "alert", "finding": finding.model_dump(mode="json"), "reason": "FIRST"}
     )
     store.record([], [("k80", finding.thread_key, "#secret", payload)], NOW)
-    done = deliver(store, SlackSink(web_client), NOW, clock=at(0))
+    done = deliver(store, [SlackNotifier(web_client)], NOW, clock=at(0))
     assert "channel_not_found" in done.failed[0][1]
     fake_slack.add_channel("#secret", private=True, member=True)  # /invite @budgetbot
-    done = deliver(store, SlackSink(web_client), NOW, clock=at(15))
+    done = deliver(store, [SlackNotifier(web_client)], NOW, clock=at(15))
     assert len(done.sent) == 1
     assert fake_slack.calls_to("conversations.join")[-1]["channel"] == fake_slack.channel_id(
         "#secret"

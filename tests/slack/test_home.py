@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from slack_bolt import App, BoltRequest, BoltResponse
 
-from budgetbot.alerts.cycle import run_check
+from budgetbot.alerts.pipeline import run_check
 from budgetbot.cli import main
 from budgetbot.ionq import IonQClient
 from budgetbot.render.home import MAX_HOME_BLOCKS, RECENT_ALERTS, HomeAlert, home_view
@@ -27,8 +27,9 @@ from budgetbot.rules import PolicySet, load_policies
 from budgetbot.rules.findings import Burn, Figure
 from budgetbot.sim import SimServer
 from budgetbot.slack.app import Deps, IonQConnection, build_app
-from budgetbot.slack.deliver import SlackSink, make_web_client
+from budgetbot.slack.deliver import make_web_client
 from budgetbot.slack.listeners.events import HomeRefresher
+from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
@@ -173,7 +174,7 @@ def test_each_cycle_refreshes_the_home_of_those_who_opened_it(
             rules,
             UsageSource(ionq, today=NOW.date()),
             store,
-            SlackSink(client, default_channel="#quantum-spend"),
+            [SlackNotifier(client, default_channel="#quantum-spend")],
             NOW,
             home=HomeRefresher(client, store),
         )

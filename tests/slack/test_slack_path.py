@@ -13,9 +13,11 @@ import logging
 import pytest
 from slack_sdk import WebClient
 
-from budgetbot.alerts.cycle import DeliveryError, OutgoingDigest, OutgoingNotice, deliver_pending
+from budgetbot.alerts.deliver import deliver_pending
+from budgetbot.alerts.notifiers import DeliveryError, OutgoingDigest, OutgoingNotice
 from budgetbot.alerts.resolve import resolutions
-from budgetbot.slack.deliver import SlackSink, post_message
+from budgetbot.slack.deliver import post_message
+from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.store import Store
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
 from tests.slack.conftest import make_finding
@@ -36,7 +38,7 @@ def test_channel_not_found_says_the_channel_is_missing_and_which_policy_names_it
     key = "chem-monthly|p-chem|2026-11|spend|80"
     store.record([], [(key, finding.thread_key, "#quantum-chem", payload)], NOW)
     fake_slack.fail("chat.postMessage", "channel_not_found", status=200)
-    sent, failed = deliver_pending(store, SlackSink(web_client), NOW)
+    sent, failed = deliver_pending(store, [SlackNotifier(web_client)], NOW)
     assert sent == []
     [(_, why)] = failed
     assert why.startswith("#quantum-chem: chat.postMessage failed: channel_not_found")
@@ -63,7 +65,7 @@ def test_back_under_notice_of_a_5000_character_project_is_accepted(
     [burn] = burns(1, 1, "P" * 5000)
     [resolved] = resolutions([burn], {(burn.rule, burn.group_key, burn.period, "spend"): {"80"}})
     note = OutgoingNotice(1, resolved.dedup_key, resolved.text, "#quantum-spend")
-    SlackSink(web_client).send_notice(note)
+    SlackNotifier(web_client).deliver(note)
     [message] = fake_slack.messages("#quantum-spend")
     [text] = iter_blocks_text(message["blocks"])
     assert text.startswith("Back under 80%: PPP") and "…" in text
@@ -74,7 +76,7 @@ def test_digest_with_500_budgets_is_accepted_and_counts_them(
     fake_slack: FakeSlack, web_client: WebClient
 ) -> None:
     report = digest("Project <!channel> ", burns(500, 7, "Project <!channel> "))
-    SlackSink(web_client).send_digest(OutgoingDigest(1, "digest|weekly|x", report, "#finance"))
+    SlackNotifier(web_client).deliver(OutgoingDigest(1, "digest|weekly|x", report, "#finance"))
     [message, *_] = fake_slack.messages("#finance")
     shown = "\n".join(iter_blocks_text(message["blocks"]))
     assert "more budgets" in shown and "<!channel>" not in shown

@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from budgetbot.alerts.console import ConsoleSink
-from budgetbot.alerts.cycle import Waiting, deliver
+from budgetbot.alerts.console import ConsoleNotifier
+from budgetbot.alerts.deliver import Waiting, deliver
 from budgetbot.cli import main
 from budgetbot.store import Store
 from budgetbot.store import lease as lease_mod
@@ -76,7 +76,7 @@ def test_a_live_holder_is_waited_for_and_named_a_dead_one_taken_over_at_once(db_
     assert store.claim(row, owner, NOW, LEASE) == 0  # the holder started sending, then ...
     out = io.StringIO()
 
-    done = deliver(store, ConsoleSink(out), NOW, clock=wall_clock)
+    done = deliver(store, [ConsoleNotifier(out)], NOW, clock=wall_clock)
     assert done.sent == [] and done.failed == []
     assert done.waiting == [
         Waiting("notice|lease", f"process {sleeper.pid} on {socket.gethostname()}", NOW + LEASE)
@@ -84,7 +84,7 @@ def test_a_live_holder_is_waited_for_and_named_a_dead_one_taken_over_at_once(db_
     assert str(done.waiting[0]).endswith("until 2026-11-20 12:10:00 UTC)")
 
     kill()  # ... died (SIGKILL) well before its lease ends
-    done = deliver(store, ConsoleSink(out), NOW, clock=wall_clock)
+    done = deliver(store, [ConsoleNotifier(out)], NOW, clock=wall_clock)
     assert [n.dedup_key for n in done.sent] == ["notice|lease"] and done.waiting == []
     assert "NOTICE hello" in out.getvalue()
     assert store.pending() == []

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from budgetbot.alerts.cycle import run_check
+from budgetbot.alerts.pipeline import run_check
 from budgetbot.ionq import GroupBy, IonQNotFound, IonQRequestError, Modality, UsageQuery
 from budgetbot.rules import load_policies
 from budgetbot.rules.engine import anomaly_needs, policy_needs
@@ -121,7 +121,7 @@ def test_check_cycles_share_queries_and_reuse_settled_buckets(client, sim):
     rules = load_policies(example_policies())
     store = Store.memory()
     cache = UsageCache(client, store, ttl=0)
-    run_check(rules, UsageSource(client, cache=cache, today=TODAY), store, None, NOW)
+    run_check(rules, UsageSource(client, cache=cache, today=TODAY), store, [], NOW)
     first = len(sim.usage_requests)
     # One request per distinct query, however many policies need it.
     distinct = {
@@ -133,7 +133,7 @@ def test_check_cycles_share_queries_and_reuse_settled_buckets(client, sim):
     asked = [q for n in needs for q in (n.period, n.rate, n.jobs) if q is not None]
     assert first == len(distinct) < len(asked)
     later = NOW + dt.timedelta(minutes=15)
-    run_check(rules, UsageSource(client, cache=cache, today=later.date()), store, None, later)
+    run_check(rules, UsageSource(client, cache=cache, today=later.date()), store, [], later)
     second = sim.usage_requests[first:]
     assert len(second) <= first
     # What is asked again starts no earlier than the open period or the unsettled days.

@@ -12,7 +12,6 @@ rebuilt from it on every click, so two people clicking at once both show.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
 
-from budgetbot.alerts.cycle import DeliveryError
+from budgetbot.alerts.notifiers import DeliveryError
+from budgetbot.alerts.outbox import AlertPayload, decode
 from budgetbot.render.blocks import (
     ACK_ACTION,
     CONSOLE_ACTION,
@@ -35,7 +35,6 @@ from budgetbot.render.blocks import (
     with_alert_status,
 )
 from budgetbot.render.slack_text import MAX_VALUE
-from budgetbot.rules.findings import Finding
 from budgetbot.slack.deliver import update_message
 from budgetbot.store import Store
 
@@ -148,8 +147,9 @@ def _original(store: Store, ref: AlertRef, message: Mapping[str, Any]) -> tuple[
         return str(message.get("text") or ""), blocks
     row = store.notification(ref.dedup_key)
     if row is not None:
-        finding = Finding.model_validate(json.loads(row.payload)["finding"])
-        return alert_message(finding, mentions=[], dedup_key=ref.dedup_key)
+        payload = decode(row.payload)
+        if isinstance(payload, AlertPayload):
+            return alert_message(payload.finding, mentions=[], dedup_key=ref.dedup_key)
     return str(message.get("text") or "budgetbot alert"), []
 
 

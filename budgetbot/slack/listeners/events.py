@@ -10,7 +10,6 @@ opened it within :data:`ACTIVE_VIEWERS`, so the tab is current without asking Io
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from budgetbot.alerts.cycle import DeliveryError
+from budgetbot.alerts.notifiers import DeliveryError
+from budgetbot.alerts.outbox import AlertPayload, PayloadError, decode
 from budgetbot.ionq import IonQError
 from budgetbot.render.home import RECENT_ALERTS, HomeAlert, home_view
 from budgetbot.reports.fetch import fetch_burns
-from budgetbot.rules.findings import Burn, Finding
+from budgetbot.rules.findings import Burn
 from budgetbot.settings import MissingSetting
 from budgetbot.slack.deliver import publish_view
 from budgetbot.store import Store
@@ -56,12 +56,12 @@ def home_alerts(store: Store, now: dt.datetime, limit: int = RECENT_ALERTS) -> l
     out: list[HomeAlert] = []
     for row in store.recent_notifications(_RECENT_ROWS):
         try:
-            doc = json.loads(row.payload)
-            if doc.get("type", "alert") != "alert":
-                continue
-            finding = Finding.model_validate(doc["finding"])
-        except (ValueError, KeyError):
+            payload = decode(row.payload)
+        except PayloadError:
             continue
+        if not isinstance(payload, AlertPayload):
+            continue
+        finding = payload.finding
         snooze = snoozes.get((finding.rule, finding.group_key))
         out.append(
             HomeAlert(

@@ -1,0 +1,171 @@
+"""The stages of a check cycle, in the order :data:`budgetbot.alerts.pipeline.STAGES` runs them.
+
+A stage takes the :class:`~budgetbot.alerts.cycle.Cycle`, does its one job, and returns whether
+the cycle goes on (a dry run ends after deciding). When IonQ cannot be read, ``fetch`` notes the
+error and the stages that need usage step aside: no finding is made from missing data, the
+outage is recorded, and what waits in the outbox is still delivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+
+from budgetbot.ionq import IonQError
+from budgetbot.rules.engine import anomaly_since, burns
+from budgetbot.rules.engine import evaluate as evaluate_rules
+from budgetbot.rules.engine import plan as plan_queries
+from budgetbot.store.db import FiredLevel
+from budgetbot.usage.normalize import UsageDataError
+
+from . import deliver as outbox_delivery
+from .cycle import Cycle
+from .decide import Reason, fired_key
+from .decide import decide as decide_findings
+from .notices import (
+    LAST_GOOD_CYCLE,
+    record_outage,
+    record_recovery,
+    record_resolutions,
+)
+from .outbox import AlertPayload, encode
+
+__all__ = ["after_cycle", "decide", "deliver", "evaluate", "fetch", "plan", "record"]
+
+log = logging.getLogger("budgetbot.cycle")
+
+
+def plan(cycle: Cycle) -> bool:
+    """The queries this cycle needs; anomalies cover every day since the last good cycle."""
+    cycle.started = cycle.timer()
+    last = cycle.store.get_status(LAST_GOOD_CYCLE)
+    last_good = dt.datetime.fromisoformat(last[0]) if last and last[0] else None
+    cycle.anomalies_since = anomaly_since(cycle.now, last_good)
+    cycle.queries = plan_queries(
+        cycle.rules.policies,
+        cycle.rules.anomalies,
+        cycle.now,
+        anomalies_since=cycle.anomalies_since,
+    )
+    cycle.result.queries = len(cycle.queries)
+    return True
+
+
+def fetch(cycle: Cycle) -> bool:
+    """Ask IonQ (through the cache); an outage is noted, not raised."""
+    try:
+        cycle.data = {q: cycle.source.series(q) for q in cycle.queries}
+    except (IonQError, UsageDataError) as exc:
+        cycle.result.error = str(exc)
+    cycle.result.fetch_seconds = cycle.timer() - cycle.started
+    return True
+
+
+def evaluate(cycle: Cycle) -> bool:
+    """Every finding of the rules against the usage read."""
+    if cycle.result.error is None:
+        cycle.result.findings = evaluate_rules(
+            cycle.rules.policies,
+            cycle.rules.anomalies,
+            cycle.data,
+            cycle.now,
+            anomalies_since=cycle.anomalies_since,
+        )
+    return True
+
+
+def decide(cycle: Cycle) -> bool:
+    """Dedup against fired levels, thread under the first alert, hold snoozed (rule, group)s."""
+    result, store = cycle.result, cycle.store
+    if result.error is not None:
+        if cycle.dry_run:
+            _log_cycle(cycle)
+        return not cycle.dry_run
+    fired: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
+    for level in store.fired_levels(f.period for f in result.findings):
+        fired[(level.rule, level.group_key, level.period, level.kind)].add(level.level)
+    started_threads = store.threads_started(f.thread_key for f in result.findings)
+    snoozed = {key: s.until for key, s in store.active_snoozes(cycle.now).items()}
+    result.decisions = decide_findings(result.findings, fired, started_threads, snoozed)
+    result.evaluate_seconds = cycle.timer() - cycle.started - result.fetch_seconds
+    return not cycle.dry_run
+
+
+def record(cycle: Cycle) -> bool:
+    """In the outbox, once per destination: the alerts decided, "back under" replies, and the
+    outage notices; the fired levels with them."""
+    result, store, now = cycle.result, cycle.store, cycle.now
+    if result.error is not None:
+        record_outage(store, result.error, cycle.notice_channel, now, cycle.destinations)
+        return True
+    levels = [
+        FiredLevel(*fired_key(d.finding), level=level)
+        for d in result.decisions
+        for level in d.record
+    ]
+    notes = [
+        (
+            d.dedup_key,
+            d.finding.thread_key,
+            d.finding.channel,
+            encode(AlertPayload(d.finding, d.reason)),
+        )
+        for d in result.decisions
+        if d.notify
+    ]
+    store.record(levels, notes, now, destinations=cycle.destinations)
+    # Every budget's burn, once, when the App Home needs it; resolutions reuse it.
+    if cycle.home is not None:
+        result.burns = burns(cycle.rules.policies, cycle.data, now)
+    known = result.burns if cycle.home is not None else None
+    record_resolutions(cycle.rules, cycle.data, store, now, cycle.destinations, known)
+    record_recovery(store, cycle.notice_channel, now, cycle.destinations)
+    return True
+
+
+def deliver(cycle: Cycle) -> bool:
+    """Drain the outbox to this process's notifiers (what this cycle recorded, and whatever an
+    earlier one could not deliver)."""
+    if cycle.notifiers:
+        done = outbox_delivery.deliver(cycle.store, cycle.notifiers, cycle.now)
+        cycle.result.sent, cycle.result.failed = done.sent, done.failed
+        cycle.result.waiting = done.waiting
+    return True
+
+
+def after_cycle(cycle: Cycle) -> bool:
+    """The App Home refresh after a good cycle (a view: it never fails the cycle); the log line."""
+    if cycle.result.error is None and cycle.home is not None:
+        try:
+            cycle.home(cycle.result.burns, cycle.now)
+        except Exception as exc:
+            log.warning("App Home refresh failed: %s: %s", type(exc).__name__, exc)
+    _log_cycle(cycle)
+    return True
+
+
+def _log_cycle(cycle: Cycle) -> None:
+    """One structured line per cycle: what was fetched, found, sent and how long it took."""
+    result, now = cycle.result, cycle.now
+    log.info(
+        "cycle at %s: %s",
+        now.isoformat(),
+        f"IonQ unavailable: {result.error}" if result.error else "ok",
+        extra={
+            "fields": {
+                "event": "cycle",
+                "at": now.isoformat(),
+                "queries": result.queries,
+                "findings": len(result.findings),
+                "to_notify": len(result.to_notify),
+                "snoozed": sum(d.reason is Reason.SNOOZED for d in result.decisions),
+                "sent": len(result.sent),
+                "failed": len(result.failed),
+                "waiting": len(result.waiting),
+                "ionq_error": result.error,
+                "fetch_s": round(result.fetch_seconds, 3),
+                "evaluate_s": round(result.evaluate_seconds, 3),
+            }
+        },
+    )

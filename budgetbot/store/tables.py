@@ -1,0 +1,127 @@
+"""The tables of the state store (SQLAlchemy Core), at schema version :data:`SCHEMA_VERSION`."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "DEFAULT_DESTINATION",
+    "SCHEMA_VERSION",
+    "acks",
+    "fired",
+    "home_viewers",
+    "meta",
+    "metadata",
+    "outbox",
+    "snoozes",
+    "status",
+    "usage_buckets",
+]
+
+#: 2: outbox rows name their destination; the unique key is (destination, dedup_key).
+SCHEMA_VERSION = 2
+#: The destination of people-facing notifications: Slack, or the terminal standing in for it.
+DEFAULT_DESTINATION = "chat"
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "budgetbot_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+
+fired = sa.Table(
+    "fired_levels",
+    metadata,
+    sa.Column("rule", sa.String(64), primary_key=True),
+    sa.Column("group_key", sa.String(256), primary_key=True),
+    sa.Column("period", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("level", sa.String(32), primary_key=True),
+    sa.Column("fired_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: The outbox: one row per notification and destination (``chat`` is Slack, or the terminal
+#: standing in for it). Version 1 had no ``destination`` and a unique ``dedup_key``.
+outbox = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dedup_key", sa.String(512), nullable=False),
+    sa.Column("thread_key", sa.String(512), nullable=False, index=True),
+    sa.Column("channel", sa.String(128), nullable=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("sent_channel", sa.String(128), nullable=True),
+    sa.Column("ts", sa.String(64), nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text, nullable=True),
+    # A delivery lease: one process at a time may try to send a row; a crashed one's lease ends.
+    sa.Column("claimed_by", sa.String(128), nullable=True),
+    sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column(
+        "destination",
+        sa.String(32),
+        nullable=False,
+        default=DEFAULT_DESTINATION,
+        server_default=DEFAULT_DESTINATION,
+    ),
+    sa.UniqueConstraint("destination", "dedup_key", name="uq_notifications_destination_key"),
+)
+
+usage_buckets = sa.Table(
+    "usage_buckets",
+    metadata,
+    # Which organization (and API) the figures are of: one database may outlive an IONQ_ORG_ID.
+    sa.Column("source", sa.String(512), primary_key=True),
+    sa.Column("group_by", sa.String(16), primary_key=True),
+    sa.Column("modality", sa.String(16), primary_key=True),
+    sa.Column("start", sa.Date, primary_key=True),
+    sa.Column("end", sa.Date, primary_key=True),
+    sa.Column("payload", sa.Text, nullable=False),
+)
+
+status = sa.Table(
+    "budgetbot_status",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Snoozes from the alert buttons: a (rule, group) stays quiet until ``until``. Rows are kept
+#: (history); the latest-ending one of a (rule, group) is what counts.
+snoozes = sa.Table(
+    "snoozes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("group_key", sa.String(256), nullable=False),
+    sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("by_user", sa.String(64), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    #: The period and alert the button was on (for the record).
+    sa.Column("period", sa.String(32), nullable=True),
+    sa.Column("dedup_key", sa.String(512), nullable=True),
+    sa.Index("ix_snoozes_rule_group", "rule", "group_key"),
+)
+
+#: Acknowledgements of an alert (by its dedup key): who, when; once per person and alert.
+acks = sa.Table(
+    "acks",
+    metadata,
+    sa.Column("dedup_key", sa.String(512), primary_key=True),
+    sa.Column("by_user", sa.String(64), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Slack users who opened the App Home: their Home view is refreshed after each cycle.
+home_viewers = sa.Table(
+    "home_viewers",
+    metadata,
+    sa.Column("user_id", sa.String(64), primary_key=True),
+    sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -17,10 +17,10 @@ from typing import Protocol
 
 from budgetbot.ionq import IonQError, UsageQuery
 from budgetbot.reports.digest import DigestReport
-from budgetbot.rules.engine import anomaly_since, burns, evaluate, plan
-from budgetbot.rules.findings import Burn, Finding
+from budgetbot.rules.engine import anomaly_since, burns_of, evaluate_plan
+from budgetbot.rules.findings import Burn, Finding, alert_key
 from budgetbot.rules.loader import PolicySet
-from budgetbot.rules.periods import period_bounds, period_label
+from budgetbot.rules.planner import Plan, plan_cycle
 from budgetbot.store.db import FiredLevel, Store, StoredNotification
 from budgetbot.store.lease import LeaseHolder, describe, owner_alive
 from budgetbot.usage.model import UsageSeries
@@ -207,7 +207,8 @@ def run_check(
     # Anomalies: every day completed since the last good cycle, so no outage skips one.
     last = store.get_status(LAST_GOOD_CYCLE)
     since = anomaly_since(now, dt.datetime.fromisoformat(last[0]) if last and last[0] else None)
-    queries = plan(rules.policies, rules.anomalies, now, anomalies_since=since)
+    planned = plan_cycle(rules.policies, rules.anomalies, now, anomalies_since=since)
+    queries = planned.queries
     result.queries = len(queries)
     try:
         data = {q: source.series(q) for q in queries}
@@ -221,7 +222,7 @@ def run_check(
         _log_cycle(result, now)
         return result
     result.fetch_seconds = time.monotonic() - started
-    result.findings = evaluate(rules.policies, rules.anomalies, data, now, anomalies_since=since)
+    result.findings = evaluate_plan(planned, data)
     fired: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     for level in store.fired_levels(f.period for f in result.findings):
         fired[(level.rule, level.group_key, level.period, level.kind)].add(level.level)
@@ -243,8 +244,8 @@ def run_check(
     ]
     store.record(levels, notes, now)
     # Every budget's burn, once, when the App Home needs it; resolutions reuse it.
-    all_burns = burns(rules.policies, data, now) if home is not None else None
-    _record_resolutions(rules, data, store, now, all_burns)
+    all_burns = burns_of(planned, data) if home is not None else None
+    _record_resolutions(planned, data, store, now, all_burns)
     _record_recovery(store, notice_channel, now)
     if sink is not None:
         _deliver_into(result, store, sink, now)
@@ -290,17 +291,14 @@ def _log_cycle(result: CycleResult, now: dt.datetime) -> None:
 
 
 def _record_resolutions(
-    rules: PolicySet,
+    planned: Plan,
     data: Mapping[UsageQuery, UsageSeries],
     store: Store,
     now: dt.datetime,
     known: Sequence[Burn] | None = None,
 ) -> None:
     """Queue one "back under …" reply for each fired level that no longer holds."""
-    current = {
-        p.name: period_label(p.period, period_bounds(p.period, now.date())[0])
-        for p in rules.policies
-    }
+    current = planned.current_periods()
     fired: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     for level in store.fired_levels(set(current.values())):
         if current.get(level.rule) == level.period:
@@ -311,7 +309,7 @@ def _record_resolutions(
     if known is not None:
         candidates = [b for b in known if b.rule in names]
     else:  # only the rules that fired anything this period
-        candidates = burns([p for p in rules.policies if p.name in names], data, now)
+        candidates = burns_of(planned.only(names), data)
     for r in resolutions(candidates, fired):
         if not _alert_delivered(store, r):
             continue  # nothing to take back yet: asked again next cycle, once it has gone out
@@ -322,8 +320,7 @@ def _record_resolutions(
 def _alert_delivered(store: Store, resolution: Resolution) -> bool:
     """Whether the alert that announced the resolved level went out (its "back under" reply
     answers it in its thread; an alert never delivered has nothing to take back)."""
-    level = f"{resolution.level.normalize():f}"  # as ``Decision.dedup_key`` wrote it
-    alert = store.notification(f"{resolution.thread_key}|{resolution.kind}|{level}")
+    alert = store.notification(alert_key(resolution.thread_key, resolution.kind, resolution.level))
     return alert is not None and alert.sent_at is not None
 
 

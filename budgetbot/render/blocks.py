@@ -18,7 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 from budgetbot.reports.build import Report, Row
-from budgetbot.rules.findings import Finding
+from budgetbot.rules.findings import Finding, thread_key
+from budgetbot.rules.kinds import KINDS
 
 from .messages import alert_headline, alert_lines, amount, figure_text, period_words
 from .slack_text import (
@@ -86,13 +87,6 @@ MIN_TABLE_ROWS = 3
 MAX_GROUP_SECTIONS = 20
 
 _TITLES = {"project": "project", "user": "user", "job": "job", "org": "organization"}
-_KIND_TITLES = {
-    "spend": "Budget alert",
-    "forecast": "Budget forecast",
-    "pace": "Spending pace",
-    "anomaly": "Spend anomaly",
-    "no_usd": "Budget check not possible",
-}
 
 
 # -- small helpers ----------------------------------------------------------------------------
@@ -152,12 +146,13 @@ def _alert_fields(f: Finding) -> list[Block]:
     fields = [f"*Rule*\n`{escape_cut(f.rule, 200)}`"]
     if f.scope != "organization":
         fields.append(f"*{escape(f.scope.capitalize())}*\n{escape_cut(f.group_name, MAX_NAME)}")
-    if f.kind == "anomaly":
+    facts = KINDS[f.kind].facts
+    if facts == "day":
         day = f.day.isoformat() if f.day else f.period
         fields.append(f"*Spent on {escape(day)}*\n{figure_text(f.value, 'usd')}")
         if f.baseline is not None:
             fields.append(f"*Usual day*\n{amount(f.baseline, 'usd')}")
-    elif f.kind != "no_usd":
+    elif facts == "budget":
         fields.append(f"*Used so far*\n{figure_text(f.value, f.measure)}")
         if f.budget is not None:
             fields.append(f"*Budget*\n{amount(f.budget, f.measure)}")
@@ -187,7 +182,7 @@ class AlertRef:
 
 
 def _ref(finding: Finding, dedup_key: str | None) -> AlertRef:
-    key = dedup_key or f"{finding.thread_key}|{finding.kind}|{finding.level_text}"
+    key = dedup_key or finding.dedup_key
     return AlertRef(
         finding.rule,
         finding.group_key,
@@ -224,7 +219,7 @@ def read_alert_ref(value: str) -> AlertRef | None:
         end = dt.date.fromisoformat(str(doc["e"]))
     except (ValueError, TypeError, KeyError):
         return None
-    thread = str(doc.get("t") or f"{rule}|{group}|{period}")
+    thread = str(doc.get("t") or thread_key(rule, group, period))
     return AlertRef(rule, group, period, end, thread, key)
 
 
@@ -329,7 +324,7 @@ def alert_message(
     if mentions:
         text = f"{_mentions_within(mentions, 1000)} {text}"
     cc = _mentions_within(mentions, MAX_SECTION - 3)
-    title = _KIND_TITLES.get(finding.kind, "Budget alert")
+    title = KINDS[finding.kind].title
     who = "the organization" if finding.scope == "organization" else finding.group_name
     blocks: list[Block] = [
         _header(f"{title}: {escape_cut(who, MAX_HEADER)}"),

@@ -6,8 +6,8 @@ ascending thresholds, cron and timezone) are validators here, with messages writ
 Each item loaded from a file knows where it came from (:attr:`PolicyItem.source`), which the JSON
 Schema never shows.
 
-Budget units come from :data:`MEASURES`: a new unit is one entry there plus one field on
-:class:`Budget`.
+Budget units come from the measure registry (:mod:`budgetbot.usage.measures`): the keys of
+:class:`Budget`, and so of its JSON Schema, are derived from it, so a new unit is one entry there.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import cache
-from typing import Annotated, Any, Final, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, Self
 from zoneinfo import ZoneInfo, available_timezones
 
 from croniter import croniter
@@ -30,11 +29,14 @@ from pydantic import (
     PrivateAttr,
     ValidationInfo,
     WithJsonSchema,
+    create_model,
     field_validator,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 
 from budgetbot.rules.periods import Period
+from budgetbot.usage.measures import MEASURES, Measure, watch
 
 __all__ = [
     "MEASURES",
@@ -55,7 +57,6 @@ __all__ = [
 
 Scope = Literal["project", "user", "organization"]
 DigestPeriod = Literal["day", "week", "month"]
-Measure = Literal["usd", "qpu_hours", "jobs"]
 
 NAME_PATTERN: Final = r"^[a-z0-9-]+$"
 """Names of policies, anomalies and digests: lowercase letters, digits and ``-``."""
@@ -78,36 +79,8 @@ _TIMEZONE_MAX: Final = 64
 
 # --- the unit registry --------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class MeasureInfo:
-    """What a budget unit measures and how its amounts read."""
-
-    key: Measure
-    label: str
-    """Plain name, e.g. ``"USD"`` or ``"QPU hours"``."""
-    prefix: str
-    """Written before the amount, e.g. ``"$"``."""
-    suffix: str
-    """Written after the amount, e.g. ``" QPU h"``."""
-    places: int
-    """Decimal places shown (amounts are rounded for display only)."""
-
-    def format(self, amount: Decimal) -> str:
-        """``$5,000.00``, ``2.50 QPU h``, ``1,000 jobs``; negative amounts keep their sign."""
-        sign = "-" if amount < 0 else ""
-        # Half up, as reports round, so an alert and a report never differ by a cent.
-        shown = abs(amount).quantize(Decimal(1).scaleb(-self.places), rounding=ROUND_HALF_UP)
-        return f"{sign}{self.prefix}{shown:,.{self.places}f}{self.suffix}"
-
-
-MEASURES: Final[dict[str, MeasureInfo]] = {
-    "usd": MeasureInfo(key="usd", label="USD", prefix="$", suffix="", places=2),
-    "qpu_hours": MeasureInfo(
-        key="qpu_hours", label="QPU hours", prefix="", suffix=" QPU h", places=2
-    ),
-    "jobs": MeasureInfo(key="jobs", label="jobs", prefix="", suffix=" jobs", places=0),
-}
+#: Budget units, from :mod:`budgetbot.usage.measures` (``MeasureInfo`` is the former name).
+MeasureInfo = Measure
 
 
 # --- shared field types -------------------------------------------------------------------------
@@ -252,38 +225,8 @@ class PolicyItem(_Model):
         return located
 
 
-class Budget(_Model):
-    """How much a period may use: exactly one of usd, qpu_hours or jobs."""
-
+class _BudgetBase(_Model):
     model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
-
-    usd: Annotated[
-        Decimal | None,
-        Field(
-            gt=0,
-            le=MAX_AMOUNT,
-            decimal_places=MAX_PLACES,
-            title="USD",
-            description="Spend in US dollars.",
-        ),
-        WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT)}),
-    ] = None
-    qpu_hours: Annotated[
-        Decimal | None,
-        Field(
-            gt=0,
-            le=MAX_AMOUNT,
-            decimal_places=MAX_PLACES,
-            title="QPU hours",
-            description="QPU time in hours.",
-        ),
-        WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT)}),
-    ] = None
-    jobs: Annotated[
-        int | None,
-        Field(gt=0, le=int(MAX_AMOUNT), title="Jobs", description="Number of jobs."),
-        WithJsonSchema({"type": "integer", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT)}),
-    ] = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
@@ -294,12 +237,17 @@ class Budget(_Model):
         return self
 
     @property
-    def measure(self) -> Measure:
-        """The unit this budget is in."""
-        for info in MEASURES.values():
-            if getattr(self, info.key, None) is not None:
-                return info.key
+    def measure(self) -> str:
+        """The key of the unit this budget is in, e.g. ``"usd"``."""
+        for key in MEASURES:
+            if getattr(self, key, None) is not None:
+                return key
         raise AssertionError("a validated Budget has exactly one measure")  # pragma: no cover
+
+    @property
+    def unit(self) -> Measure:
+        """The unit this budget is in."""
+        return MEASURES[self.measure]
 
     @property
     def amount(self) -> Decimal:
@@ -308,13 +256,67 @@ class Budget(_Model):
         return value if isinstance(value, Decimal) else Decimal(value)
 
     @property
-    def info(self) -> MeasureInfo:
+    def info(self) -> Measure:
         """Label and formatting of this budget's unit."""
-        return MEASURES[self.measure]
+        return self.unit
 
     def format(self) -> str:
         """The budget for people, e.g. ``$5,000.00``."""
-        return self.info.format(self.amount)
+        return self.unit.format(self.amount)
+
+
+def _budget_field(unit: Measure) -> tuple[Any, Any]:
+    """The ``budget:`` key of one measure: a positive amount, whole for counted units."""
+    title = unit.label[:1].upper() + unit.label[1:]
+    if unit.whole:
+        return (
+            Annotated[
+                int | None,
+                Field(gt=0, le=int(MAX_AMOUNT), title=title, description=unit.description),
+                WithJsonSchema(
+                    {"type": "integer", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT)}
+                ),
+            ],
+            None,
+        )
+    return (
+        Annotated[
+            Decimal | None,
+            Field(
+                gt=0,
+                le=MAX_AMOUNT,
+                decimal_places=MAX_PLACES,
+                title=title,
+                description=unit.description,
+            ),
+            WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT)}),
+        ],
+        None,
+    )
+
+
+def _budget_doc() -> str:
+    keys = list(MEASURES)
+    listed = f"{', '.join(keys[:-1])} or {keys[-1]}" if len(keys) > 1 else keys[0]
+    return f"How much a period may use: exactly one of {listed}."
+
+
+def _budget_model() -> type[_BudgetBase]:
+    fields = {key: _budget_field(unit) for key, unit in MEASURES.items()}
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        "Budget",
+        __base__=_BudgetBase,
+        __doc__=_budget_doc(),
+        __module__=__name__,
+        **fields,
+    )
+
+
+if TYPE_CHECKING:
+    Budget = _BudgetBase
+else:
+    Budget = _budget_model()
+    """How much a period may use: exactly one of usd, qpu_hours or jobs (one key per measure)."""
 
 
 class Policy(PolicyItem):
@@ -518,6 +520,22 @@ class PolicyFile(_Model):
     """Anomaly watches: days far above a trailing baseline."""
     digests: list[Digest] = Field(default_factory=list)
     """Scheduled summaries posted to Slack."""
+
+
+def _follow_registry() -> None:
+    """Give :class:`Budget` one key per registered measure, in the registry's order, and
+    rebuild the models that hold it (the same class object, so every import stays valid)."""
+    fields = Budget.__pydantic_fields__
+    known = dict(fields)
+    fields.clear()
+    for key, unit in MEASURES.items():
+        fields[key] = known.get(key) or FieldInfo.from_annotated_attribute(*_budget_field(unit))
+    Budget.__doc__ = _budget_doc()
+    for model in (Budget, Policy, PolicyFile):
+        model.model_rebuild(force=True)
+
+
+watch(_follow_registry)
 
 
 def policy_json_schema() -> dict[str, Any]:

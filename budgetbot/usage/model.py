@@ -13,7 +13,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
+
+from .measures import US_PER_HOUR, Measure
 
 __all__ = [
     "US_PER_HOUR",
@@ -26,15 +27,6 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
-US_PER_HOUR = Decimal(3_600_000_000)
-
-
-class Measure(StrEnum):
-    """What a budget counts."""
-
-    USD = "usd"
-    QPU_HOURS = "qpu_hours"
-    JOBS = "jobs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +70,8 @@ class Figures:
     jobs: int | None
 
     def get(self, measure: Measure) -> Decimal | None:
-        if measure is Measure.USD:
-            return self.usd
-        if measure is Measure.QPU_HOURS:
-            return None if self.time_us is None else self.time_us / US_PER_HOUR
-        return None if self.jobs is None else Decimal(self.jobs)
+        """This figure in ``measure`` (the measure knows how to read it)."""
+        return measure.read(self)
 
 
 @dataclass(frozen=True)
@@ -120,7 +109,7 @@ class Bucket:
         rest = self.remainder(measure)
         if rest is None:
             return None
-        if measure is Measure.USD and self.ranked_by_usd and len(self.listed) >= 5:
+        if measure.ranked and self.ranked_by_usd and len(self.listed) >= 5:
             smallest = min((f.usd for f in self.listed.values() if f.usd is not None), default=None)
             if smallest is not None:
                 rest = min(rest, smallest)
@@ -177,13 +166,6 @@ class UsageSeries:
             found = self._memo["group_names"] = {k: self.name(k) for k in self.groups()}
         assert isinstance(found, dict)
         return found
-
-    def memo(self, key: object) -> object | None:
-        """A value derived from this (immutable) series and kept with it, if any."""
-        return self._memo.get(key)
-
-    def remember(self, key: object, value: object) -> None:
-        self._memo[key] = value
 
     def within(self, start: dt.date, end: dt.date) -> list[Bucket]:
         """The buckets that make up exactly ``[start, end)``.

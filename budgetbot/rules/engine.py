@@ -6,23 +6,19 @@ the period, its bounds and the queries of each rule come from the plan, derived 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
-import statistics
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from collections.abc import Iterable, Mapping
 
 from budgetbot.ionq import UsageQuery
 from budgetbot.usage.measures import MEASURES
 from budgetbot.usage.model import ZERO, Bound, Measure, UsageSeries
 
 from . import forecast as fc
-from .findings import ALL_GROUPS, Burn, Figure, Finding, percent_of
+from .anomalies import ANOMALY_SPREAD, evaluate_anomaly
+from .findings import Burn, Figure, Finding, percent_of
 from .kinds import KINDS
 from .models import Anomaly, Policy
 from .planner import (
     ANOMALY_CATCHUP_DAYS,
-    AnomalyPlan,
     Needs,
     Plan,
     PolicyPlan,
@@ -32,9 +28,11 @@ from .planner import (
     plan_cycle,
     policy_needs,
 )
+from .targets import Answers, Target, daily_figures, figure_of, targets_of
 
 __all__ = [
     "ANOMALY_CATCHUP_DAYS",
+    "ANOMALY_SPREAD",
     "Needs",
     "anomaly_needs",
     "anomaly_since",
@@ -47,116 +45,11 @@ __all__ = [
     "policy_needs",
 ]
 
-#: Stands for every matching group IonQ never listed: its spend hides in the remainders.
-_UNSEEN = "\x00unseen"
-
-
-@dataclass
-class _Answers:
-    """The answers to one plan, with what the engine derives from them while it evaluates.
-
-    Many rules share a group's targets and rates; they are kept here, for one evaluation, and
-    not on the (immutable, cached) series.
-    """
-
-    data: Mapping[UsageQuery, UsageSeries]
-    targets: dict[object, list[_Target]] = field(default_factory=dict)
-    rates: dict[object, tuple[tuple[Bound, ...], Bound] | None] = field(default_factory=dict)
-
-
-# --- groups -----------------------------------------------------------------------------------
-
-
-def _matches(patterns: Sequence[str] | None, key: str, name: str) -> bool:
-    if patterns is None:
-        return True
-    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(key, p) for p in patterns)
-
-
-@dataclass(frozen=True)
-class _Target:
-    """One budget's subject: a single group, or several counted together."""
-
-    key: str
-    name: str
-    keys: tuple[str, ...] | None  # None: the whole organization (exact totals)
-    plural: bool = False
-
-
-def _targets(
-    answers: _Answers,
-    scope: str,
-    match: Sequence[str] | None,
-    each: bool,
-    series: Sequence[UsageSeries],
-) -> list[_Target]:
-    """The targets of a rule; many rules share them, so they are kept with the answers."""
-    if scope == "organization":
-        return [_Target(ALL_GROUPS, "the organization", None)]
-    # The series live as long as the answers, so their ids are not reused meanwhile.
-    key = (scope, tuple(match) if match else None, each, tuple(id(s) for s in series))
-    found = answers.targets.get(key)
-    if found is None:
-        found = answers.targets[key] = _find_targets(scope, match, each, series)
-    return found
-
-
-def _find_targets(
-    scope: str, match: Sequence[str] | None, each: bool, series: Sequence[UsageSeries]
-) -> list[_Target]:
-    names: dict[str, str] = {}
-    for s in series:
-        for key, name in s.group_names().items():
-            names.setdefault(key, name)
-    keys = [k for k, n in names.items() if _matches(match, k, n)]
-    if each:
-        return [_Target(k, names[k], (k,)) for k in sorted(keys, key=lambda k: names[k])]
-    plural = f"all {scope}s"
-    if match is None:
-        return [_Target(ALL_GROUPS, plural, None, True)]  # every group together: the org total
-    label = ", ".join(match)
-    # A group IonQ never listed may match a glob, or be the one an exact name means: its spend
-    # hides in the remainders, so it is bounded, not zero.
-    unseen = any(
-        any(ch in p for ch in "*?[") or not any(p in (k, names[k]) for k in keys) for p in match
-    )
-    if not unseen and len(keys) == 1:
-        return [_Target(ALL_GROUPS, names[keys[0]], tuple(keys))]
-    return [_Target(ALL_GROUPS, label, (*keys, _UNSEEN) if unseen else tuple(keys), True)]
-
-
-def _figure(
-    series: UsageSeries, target: _Target, measure: Measure, start: dt.date, end: dt.date
-) -> Bound | None:
-    if target.keys is None:
-        total = series.total(measure, start, end)
-        return None if total is None else Bound(total, total)
-    return series.figure(target.keys, measure, start, end)
-
-
-# --- policies ---------------------------------------------------------------------------------
-
-
-def _daily(
-    series: UsageSeries, target: _Target, measure: Measure, start: dt.date, end: dt.date
-) -> list[tuple[dt.date, Bound]] | None:
-    """The target's figure on each day of ``[start, end)`` of a daily series."""
-    out = []
-    day = start
-    while day < end:
-        nxt = day + dt.timedelta(days=1)
-        value = _figure(series, target, measure, day, nxt)
-        if value is None:
-            return None
-        out.append((day, value))
-        day = nxt
-    return out
-
 
 def _rates(
-    answers: _Answers,
+    answers: Answers,
     series: UsageSeries,
-    target: _Target,
+    target: Target,
     measure: Measure,
     start: dt.date,
     end: dt.date,
@@ -164,7 +57,7 @@ def _rates(
     """A target's weekday rates and their mean; many rules share a group, so kept."""
     key = (id(series), target.keys, measure.key, start, end)
     if key not in answers.rates:
-        days = _daily(series, target, measure, start, end)
+        days = daily_figures(series, target, measure, start, end)
         rates = None if days is None else fc.weekday_rates(days)
         answers.rates[key] = None if rates is None else (rates, fc.mean_rate(rates))
     return answers.rates[key]
@@ -175,7 +68,7 @@ def _fig(bound: Bound) -> Figure:
 
 
 def _burns(
-    answers: _Answers, planned: PolicyPlan, now: dt.datetime, *, evidence_only: bool = False
+    answers: Answers, planned: PolicyPlan, now: dt.datetime, *, evidence_only: bool = False
 ) -> list[Burn]:
     """Each target's burn. With ``evidence_only``, a single group that IonQ lists nowhere in
     the period or the rate window is skipped: its only bound is the unitemized remainder, the
@@ -196,13 +89,13 @@ def _burns(
         evidence.update(period_series.listed_keys(measure, period_q.start, period_q.end))
         if rate_series is not None and rate_q is not None:
             evidence.update(rate_series.listed_keys(measure, rate_q.start, rate_q.end))
-    targets = _targets(answers, policy.scope, policy.match, policy.each, series_for_groups)
+    targets = targets_of(answers, policy.scope, policy.match, policy.each, series_for_groups)
     out = []
     for target in targets:
         single = target.keys[0] if target.keys and len(target.keys) == 1 else None
         if evidence_only and single is not None and single not in evidence:
             continue
-        spend = _figure(period_series, target, measure, period_q.start, period_q.end)
+        spend = figure_of(period_series, target, measure, period_q.start, period_q.end)
         value = Figure(ZERO, ZERO) if spend is None else _fig(spend)
         percent = pace = forecast = daily_rate = None
         rate_days = reaches = None
@@ -251,7 +144,7 @@ def _burns(
 
 def burns_of(planned: Plan, data: Mapping[UsageQuery, UsageSeries]) -> list[Burn]:
     """Every planned budget's standing (for digests, ``/ionq-usage budgets``, App Home)."""
-    answers = _Answers(data)
+    answers = Answers(data)
     return [b for p in planned.policies for b in _burns(answers, p, planned.now)]
 
 
@@ -291,106 +184,6 @@ def _levels(burn: Burn, policy: Policy) -> list[Finding]:
     return found
 
 
-# --- anomalies --------------------------------------------------------------------------------
-
-
-#: A day must also exceed the usual spend by this many robust standard deviations (MAD×1.4826),
-#: so a group whose spend always swings needs a larger jump to count as an anomaly.
-ANOMALY_SPREAD = Decimal(3)
-_MAD_TO_SD = Decimal("1.4826")
-
-
-def _baseline(days: list[tuple[dt.date, Decimal]], weekday: int) -> tuple[Decimal, Decimal]:
-    """The usual spend of ``weekday`` and the window's robust spread.
-
-    Usual: the median of the same weekday's days when the window has three or more, else of the
-    same kind of day (workday or weekend) when it has three or more, else of all days — weekly
-    rhythms make a Monday unlike a Sunday, and a median of fewer than three is no defence
-    against a spike. Spread: the median absolute deviation of all days from their median.
-    Medians, so earlier spikes do not raise the bar.
-    """
-    values = [v for _, v in days]
-    same = [v for d, v in days if d.weekday() == weekday]
-    kind = [v for d, v in days if (d.weekday() >= 5) == (weekday >= 5)]
-    usual = Decimal(
-        statistics.median(same if len(same) >= 3 else kind if len(kind) >= 3 else values)
-    )
-    center = Decimal(statistics.median(values))
-    mad = Decimal(statistics.median(abs(v - center) for v in values))
-    return usual, mad * _MAD_TO_SD
-
-
-def _evaluate_anomaly(answers: _Answers, planned: AnomalyPlan) -> list[Finding]:
-    anomaly = planned.anomaly
-    series = answers.data[planned.history]
-    targets = _targets(answers, anomaly.scope, anomaly.match, True, [series])
-    findings = []
-    for day in planned.days:
-        findings.extend(_anomalies_on(anomaly, day, targets, series, answers.data[planned.jobs]))
-    return findings
-
-
-def _anomalies_on(
-    anomaly: Anomaly,
-    day: dt.date,
-    targets: Sequence[_Target],
-    series: UsageSeries,
-    jobs: UsageSeries,
-) -> list[Finding]:
-    """The watch's findings about one complete ``day``, against the window before it."""
-    findings = []
-    for target in targets:
-        value = _figure(series, target, Measure.USD, day, day + dt.timedelta(days=1))
-        if value is None or value.low < anomaly.min_usd or value.low <= 0:
-            continue
-        past = _daily(
-            series, target, Measure.USD, day - dt.timedelta(days=anomaly.window_days), day
-        )
-        if not past:
-            continue
-        # Upper bounds of hidden days: a hidden figure raises the bar, never lowers it.
-        usual, spread = _baseline([(d, b.high) for d, b in past], day.weekday())
-        if value.low > anomaly.factor * usual and value.low > usual + ANOMALY_SPREAD * spread:
-            top = tuple(
-                (jobs.name(key), f.usd)
-                for key, f in sorted(
-                    (
-                        (k, f)
-                        for b in jobs.buckets
-                        if b.start <= day < b.end
-                        for k, f in b.listed.items()
-                    ),
-                    key=lambda kv: -(kv[1].usd or 0),
-                )
-                if f.usd is not None
-            )[:5]
-            findings.append(
-                Finding(
-                    rule=anomaly.name,
-                    rule_type="anomaly",
-                    source=anomaly.source,
-                    kind="anomaly",
-                    scope=anomaly.scope,
-                    group_key=target.key,
-                    group_name=target.name,
-                    period=day.isoformat(),
-                    period_start=day,
-                    period_end=day + dt.timedelta(days=1),
-                    level=anomaly.factor,
-                    certain=True,
-                    measure="usd",
-                    value=_fig(value),
-                    baseline=usual,
-                    day=day,
-                    top_jobs=top,
-                    description=anomaly.description,
-                    channel=anomaly.channel,
-                    mention=tuple(anomaly.mention),
-                )
-            )
-    return findings
-
-
 def evaluate(
     policies: Iterable[Policy],
     anomalies: Iterable[Anomaly],
@@ -407,14 +200,14 @@ def evaluate(
 def evaluate_plan(planned: Plan, data: Mapping[UsageQuery, UsageSeries]) -> list[Finding]:
     """Every finding of every planned rule; ``data`` holds the answers to ``planned.queries``.
     Anomalies come last, oldest day first."""
-    answers = _Answers(data)
+    answers = Answers(data)
     findings: list[Finding] = []
     for p in planned.policies:
         burns_ = _burns(answers, p, planned.now, evidence_only=True)
         findings.extend(f for burn in burns_ for f in _levels(burn, p.policy))
     found: list[Finding] = []
     for a in planned.anomalies:
-        found.extend(_evaluate_anomaly(answers, a))
+        found.extend(evaluate_anomaly(answers, a))
     # Stable: within a day, rules keep their file order.
     findings.extend(sorted(found, key=lambda f: f.period_start))
     return findings

@@ -25,6 +25,8 @@ PURE = [
     "render/terminal.py",
     "render/messages.py",
     "render/blocks.py",
+    "render/alert_blocks.py",
+    "render/block_kit.py",
     "render/budgets.py",
     "render/digest.py",
     "render/home.py",

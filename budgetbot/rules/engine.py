@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 
 from budgetbot.ionq import UsageQuery
 from budgetbot.usage.measures import MEASURES
@@ -90,6 +92,12 @@ def _burns(
         if rate_series is not None and rate_q is not None:
             evidence.update(rate_series.listed_keys(measure, rate_q.start, rate_q.end))
     targets = targets_of(answers, policy.scope, policy.match, policy.each, series_for_groups)
+    # Each kind's figure and the policy's lowest level of it: a burn below all finds nothing.
+    lowest = [
+        (k.figure, levels[0])
+        for k in KINDS.values()
+        if k.figure is not None and k.levels is not None and (levels := k.levels(policy))
+    ]
     out = []
     for target in targets:
         single = target.keys[0] if target.keys and len(target.keys) == 1 else None
@@ -110,6 +118,10 @@ def _burns(
                     daily_rate, rate_days = _fig(mean), fc.RATE_DAYS
                     forecast = _fig(fc.project(spend, rates, end, now))
                     reaches = fc.reaches_on(spend.low, [r.low for r in rates], budget, end, now)
+        if evidence_only and spend is not None:
+            standing = _Standing(percent, pace, forecast, budget)
+            if not any((f := fig(standing)) and f.high >= first for fig, first in lowest):
+                continue  # reaches no level, even at its upper bound: skip building the record
         # Every value above is already typed: skip re-validation on this hot path.
         burn = Burn.model_construct(
             rule=policy.name,
@@ -136,8 +148,6 @@ def _burns(
             mention=tuple(policy.mention),
             measurable=spend is not None,
         )
-        if evidence_only and burn.measurable and not _may_cross(policy, burn):
-            continue  # nothing to find
         out.append(burn)
     return out
 
@@ -155,16 +165,18 @@ def burns(
     return burns_of(plan_cycle(policies, (), now), data)
 
 
-def _may_cross(policy: Policy, burn: Burn) -> bool:
-    """Whether any level of the policy is reached by the upper bound of a figure."""
-    for found in KINDS.values():
-        if found.levels is None or found.figure is None:
-            continue
-        levels = found.levels(policy)
-        figure = found.figure(burn) if levels else None
-        if figure is not None and figure.high >= levels[0]:
-            return True
-    return False
+@dataclass(frozen=True, slots=True)
+class _Standing:
+    """A burn's percent figures, checked against the levels before the burn is built."""
+
+    percent: Figure | None
+    pace: Figure | None
+    forecast: Figure | None
+    budget: Decimal
+
+    @property
+    def forecast_percent(self) -> Figure | None:
+        return None if self.forecast is None else percent_of(self.forecast, self.budget)
 
 
 def _levels(burn: Burn, policy: Policy) -> list[Finding]:

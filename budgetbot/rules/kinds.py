@@ -13,13 +13,25 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, Protocol
 
 if TYPE_CHECKING:
-    from .findings import Burn, Figure
+    from .findings import Figure
     from .models import Policy
 
-__all__ = ["KINDS", "Kind", "kind", "register", "unregister"]
+__all__ = ["KINDS", "Kind", "Standing", "kind", "register", "unregister"]
+
+
+class Standing(Protocol):
+    """The percent figures a kind may compare: a :class:`~budgetbot.rules.findings.Burn` has
+    them, and so has the engine's lighter record it checks before building a burn."""
+
+    @property
+    def percent(self) -> Figure | None: ...
+    @property
+    def pace(self) -> Figure | None: ...
+    @property
+    def forecast_percent(self) -> Figure | None: ...
 
 
 @dataclass(frozen=True)
@@ -33,7 +45,7 @@ class Kind:
     """The alert's one line, a template of the renderers' words."""
     levels: Callable[[Policy], Sequence[Decimal]] | None = None
     """A policy's levels of this kind (percent); None: not a policy level (anomalies)."""
-    figure: Callable[[Burn], Figure | None] | None = None
+    figure: Callable[[Standing], Figure | None] | None = None
     """The burn's percent figure compared with the levels."""
     resolved: str | None = None
     """The thread's notice once the figure is back under the highest fired level."""

@@ -69,3 +69,17 @@ def test_no_cache_hangs_on_a_usage_series() -> None:
     data = {q: _answer(q) for q in planned.queries}
     first = engine.evaluate_plan(planned, data)
     assert engine.evaluate_plan(planned, data) == first
+    for series in data.values():
+        assert not hasattr(series, "_memo")
+        # Only what the series derives from its own data when made; evaluating added nothing.
+        assert set(vars(series)) == {
+            "group_by",
+            "modality",
+            "start",
+            "end",
+            "buckets",
+            "names",
+            "reported_usd_total",
+            "_groups",
+            "_starts",
+        }

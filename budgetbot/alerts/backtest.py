@@ -11,7 +11,7 @@ from croniter import croniter
 
 from budgetbot.render.messages import alert_headline
 from budgetbot.render.text import safe_terminal
-from budgetbot.rules.engine import burns, plan
+from budgetbot.rules.engine import burns_of, plan_cycle
 from budgetbot.rules.findings import Burn
 from budgetbot.rules.loader import PolicySet
 from budgetbot.rules.models import Policy
@@ -134,9 +134,9 @@ def _complete_periods(
 
 
 def _burns_at(policy: Policy, source: UsageSource, now: dt.datetime) -> dict[str, Burn]:
-    queries = plan([policy], [], now)
-    data = {q: source.series(q) for q in queries}
-    return {b.group_key: b for b in burns([policy], data, now)}
+    planned = plan_cycle([policy], [], now)
+    data = {q: source.series(q) for q in planned.queries}
+    return {b.group_key: b for b in burns_of(planned, data)}
 
 
 def score_forecasts(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from budgetbot.ionq import UsageQuery
 from budgetbot.rules.findings import Burn, Finding
 from budgetbot.rules.loader import PolicySet
+from budgetbot.rules.planner import Plan
 from budgetbot.store.db import Store
 from budgetbot.usage.model import UsageSeries
 from budgetbot.usage.source import UsageSource
@@ -65,6 +66,8 @@ class Cycle:
     result: CycleResult = field(default_factory=CycleResult)
     #: The first day anomalies are examined from (days missed by an outage included).
     anomalies_since: dt.date | None = None
+    #: The rules' periods and queries, derived once (the ``plan`` stage).
+    plan: Plan | None = None
     queries: list[UsageQuery] = field(default_factory=list)
     data: dict[UsageQuery, UsageSeries] = field(default_factory=dict)
     started: float = 0.0

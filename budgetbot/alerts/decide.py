@@ -53,8 +53,7 @@ class Decision:
 
     @property
     def dedup_key(self) -> str:
-        f = self.finding
-        return f"{f.thread_key}|{f.kind}|{f.level_text}"
+        return self.finding.dedup_key
 
 
 def fired_key(finding: Finding) -> tuple[str, str, str, str]:

@@ -9,10 +9,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from budgetbot.ionq import UsageQuery
-from budgetbot.rules.engine import burns
-from budgetbot.rules.findings import Burn
-from budgetbot.rules.loader import PolicySet
-from budgetbot.rules.periods import period_bounds, period_label
+from budgetbot.rules.engine import burns_of
+from budgetbot.rules.findings import Burn, alert_key
+from budgetbot.rules.planner import Plan
 from budgetbot.store.db import Store
 from budgetbot.usage.model import UsageSeries
 
@@ -34,7 +33,7 @@ LAST_GOOD_CYCLE = "last_good_cycle"
 
 
 def record_resolutions(
-    rules: PolicySet,
+    planned: Plan,
     data: Mapping[UsageQuery, UsageSeries],
     store: Store,
     now: dt.datetime,
@@ -42,10 +41,7 @@ def record_resolutions(
     known: Sequence[Burn] | None = None,
 ) -> None:
     """Queue one "back under …" reply for each fired level that no longer holds."""
-    current = {
-        p.name: period_label(p.period, period_bounds(p.period, now.date())[0])
-        for p in rules.policies
-    }
+    current = planned.current_periods()
     fired: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     for level in store.fired_levels(set(current.values())):
         if current.get(level.rule) == level.period:
@@ -56,7 +52,7 @@ def record_resolutions(
     if known is not None:
         candidates = [b for b in known if b.rule in names]
     else:  # only the rules that fired anything this period
-        candidates = burns([p for p in rules.policies if p.name in names], data, now)
+        candidates = burns_of(planned.only(names), data)
     for r in resolutions(candidates, fired):
         row = (r.dedup_key, r.thread_key, r.burn.channel, encode(NoticePayload(r.text)))
         # Nothing to take back where the alert has not gone out yet: asked again next cycle.
@@ -69,8 +65,8 @@ def _alert_delivered(store: Store, resolution: Resolution, destination: str) -> 
     """Whether the alert that announced the resolved level went out to ``destination`` (its
     "back under" reply answers it in its thread; an alert never delivered has nothing to take
     back)."""
-    level = f"{resolution.level.normalize():f}"  # as ``Decision.dedup_key`` wrote it
-    alert = store.notification(f"{resolution.thread_key}|{resolution.kind}|{level}", destination)
+    key = alert_key(resolution.thread_key, resolution.kind, resolution.level)
+    alert = store.notification(key, destination)
     return alert is not None and alert.sent_at is not None
 
 

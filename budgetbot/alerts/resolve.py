@@ -11,12 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from budgetbot.render.messages import amount, figure_text, percent_text, period_words, subject
-from budgetbot.rules.findings import Burn, Figure
+from budgetbot.render.messages import resolved_text
+from budgetbot.rules.findings import Burn, resolved_key, thread_key
+from budgetbot.rules.kinds import KINDS
 
 __all__ = ["Resolution", "resolutions"]
-
-HUNDRED = Decimal(100)
 
 
 @dataclass(frozen=True)
@@ -28,47 +27,11 @@ class Resolution:
 
     @property
     def thread_key(self) -> str:
-        return f"{self.burn.rule}|{self.burn.group_key}|{self.burn.period}"
+        return thread_key(self.burn.rule, self.burn.group_key, self.burn.period)
 
     @property
     def dedup_key(self) -> str:
-        return f"{self.thread_key}|{self.kind}|resolved|{self.level.normalize():f}"
-
-
-def _figure(burn: Burn, kind: str) -> Figure | None:
-    if kind == "spend":
-        return burn.percent
-    if kind == "pace":
-        return burn.pace
-    if burn.forecast is None or not burn.budget:
-        return None
-    return Figure(
-        burn.forecast.low * HUNDRED / burn.budget, burn.forecast.high * HUNDRED / burn.budget
-    )
-
-
-def _text(burn: Burn, kind: str, level: Decimal, now: Figure) -> str:
-    who, plural = subject(burn)
-    its = "their" if plural else "its"
-    period = period_words(burn.period_start, burn.period_end)
-    budget = amount(burn.budget or Decimal(0), burn.measure)
-    mark = f"{level.normalize():f}%"
-    if kind == "spend":
-        return (
-            f"Back under {mark}: {who} {'have' if plural else 'has'} used {percent_text(now)} of"
-            f" {its} {period} budget ({figure_text(burn.value, burn.measure)} of {budget}); the"
-            " budget was raised or the figures corrected."
-        )
-    if kind == "forecast":
-        assert burn.forecast is not None
-        return (
-            f"Back under the {mark} forecast: {who} {'are' if plural else 'is'} now on course for"
-            f" {figure_text(burn.forecast, burn.measure)} of {its} {period} budget of {budget}."
-        )
-    return (
-        f"Back under {mark} pace: {who} {'are' if plural else 'is'} now spending at"
-        f" {percent_text(now)} of the pace {its} {period} budget of {budget} allows."
-    )
+        return resolved_key(self.thread_key, self.kind, self.level)
 
 
 def resolutions(
@@ -79,12 +42,15 @@ def resolutions(
     for burn in burns:
         if not burn.measurable:
             continue
-        for kind in ("spend", "forecast", "pace"):
-            levels = fired.get((burn.rule, burn.group_key, burn.period, kind))
+        for kind in KINDS.values():
+            if not kind.resolvable or kind.figure is None:
+                continue
+            levels = fired.get((burn.rule, burn.group_key, burn.period, kind.key))
             if not levels:
                 continue
             highest = max(Decimal(level) for level in levels)
-            now = _figure(burn, kind)
+            now = kind.figure(burn)
             if now is not None and now.high < highest:
-                out.append(Resolution(burn, kind, highest, _text(burn, kind, highest, now)))
+                text = resolved_text(burn, kind.key, highest, now)
+                out.append(Resolution(burn, kind.key, highest, text))
     return out

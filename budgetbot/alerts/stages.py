@@ -13,9 +13,8 @@ import logging
 from collections import defaultdict
 
 from budgetbot.ionq import IonQError
-from budgetbot.rules.engine import anomaly_since, burns
-from budgetbot.rules.engine import evaluate as evaluate_rules
-from budgetbot.rules.engine import plan as plan_queries
+from budgetbot.rules.engine import anomaly_since, burns_of, evaluate_plan
+from budgetbot.rules.planner import Plan, plan_cycle
 from budgetbot.store.db import FiredLevel
 from budgetbot.usage.normalize import UsageDataError
 
@@ -42,14 +41,21 @@ def plan(cycle: Cycle) -> bool:
     last = cycle.store.get_status(LAST_GOOD_CYCLE)
     last_good = dt.datetime.fromisoformat(last[0]) if last and last[0] else None
     cycle.anomalies_since = anomaly_since(cycle.now, last_good)
-    cycle.queries = plan_queries(
+    cycle.plan = plan_cycle(
         cycle.rules.policies,
         cycle.rules.anomalies,
         cycle.now,
         anomalies_since=cycle.anomalies_since,
     )
+    cycle.queries = cycle.plan.queries
     cycle.result.queries = len(cycle.queries)
     return True
+
+
+def _planned(cycle: Cycle) -> Plan:
+    if cycle.plan is None:  # the stages run in order: ``plan`` always comes first
+        raise RuntimeError("the cycle has no plan: the plan stage did not run")
+    return cycle.plan
 
 
 def fetch(cycle: Cycle) -> bool:
@@ -65,13 +71,7 @@ def fetch(cycle: Cycle) -> bool:
 def evaluate(cycle: Cycle) -> bool:
     """Every finding of the rules against the usage read."""
     if cycle.result.error is None:
-        cycle.result.findings = evaluate_rules(
-            cycle.rules.policies,
-            cycle.rules.anomalies,
-            cycle.data,
-            cycle.now,
-            anomalies_since=cycle.anomalies_since,
-        )
+        cycle.result.findings = evaluate_plan(_planned(cycle), cycle.data)
     return True
 
 
@@ -117,9 +117,9 @@ def record(cycle: Cycle) -> bool:
     store.record(levels, notes, now, destinations=cycle.destinations)
     # Every budget's burn, once, when the App Home needs it; resolutions reuse it.
     if cycle.home is not None:
-        result.burns = burns(cycle.rules.policies, cycle.data, now)
+        result.burns = burns_of(_planned(cycle), cycle.data)
     known = result.burns if cycle.home is not None else None
-    record_resolutions(cycle.rules, cycle.data, store, now, cycle.destinations, known)
+    record_resolutions(_planned(cycle), cycle.data, store, now, cycle.destinations, known)
     record_recovery(store, cycle.notice_channel, now, cycle.destinations)
     return True
 

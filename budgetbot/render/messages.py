@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_FLOOR, Decimal
+from typing import TypeVar
 
-from budgetbot.rules.findings import Burn, Figure, Finding
-from budgetbot.rules.models import MEASURES
+from budgetbot.rules.findings import Burn, Figure, Finding, level_text
+from budgetbot.rules.kinds import KINDS
+from budgetbot.usage.measures import MEASURES
 
 __all__ = [
     "alert_headline",
     "alert_lines",
     "amount",
     "figure_text",
+    "fill",
     "percent_text",
     "period_words",
+    "resolved_text",
     "subject",
 ]
 
@@ -81,49 +85,72 @@ def subject(f: Burn, name_limit: int | None = None) -> tuple[str, bool]:
     return name, False
 
 
+class _Words(dict[str, str]):
+    """The words a kind's template may use, each made only when the template asks for it."""
+
+    def __init__(self, f: Burn, name_limit: int | None, level: Decimal | None) -> None:
+        super().__init__()
+        self.f, self.name_limit, self.level = f, name_limit, level
+
+    def __missing__(self, key: str) -> str:
+        f = self.f
+        who, plural = subject(f, self.name_limit)
+        shown: str = {
+            "who": lambda: who,
+            "has": lambda: "have" if plural else "has",
+            "is": lambda: "are" if plural else "is",
+            "its": lambda: "their" if plural else "its",
+            "period": lambda: period_words(f.period_start, f.period_end),
+            "budget": lambda: amount(f.budget or Decimal(0), f.measure),
+            "value": lambda: figure_text(f.value, f.measure),
+            "percent": lambda: percent_text(_given(f.percent)),
+            "pace": lambda: percent_text(_given(f.pace)),
+            "forecast": lambda: figure_text(_given(f.forecast), f.measure),
+            "last_day": lambda: _day(f.period_end - dt.timedelta(days=1)),
+            "day": lambda: _day(f.period_start),
+            "level": lambda: level_text(_given(self.level)),
+            "mark": lambda: f"{level_text(_given(self.level))}%",
+            "baseline": lambda: amount(_given(getattr(f, "baseline", None)), f.measure),
+        }[key]()  # type: ignore[no-untyped-call]
+        self[key] = shown
+        return shown
+
+
+_T = TypeVar("_T")
+
+
+def _given(value: _T | None) -> _T:
+    assert value is not None, "the kind's template names a figure the finding lacks"
+    return value
+
+
+def fill(template: str, f: Burn, name_limit: int | None = None, **more: str) -> str:
+    """A kind's template in the words of burn or finding ``f`` (``more``: further words)."""
+    words = _Words(f, name_limit, getattr(f, "level", None))
+    words.update(more)
+    return template.format_map(words)
+
+
 def alert_headline(f: Finding, name_limit: int | None = None) -> str:
     """One line, the notification text mobile clients show (``name_limit``: see
     :func:`subject`)."""
-    who, plural = subject(f, name_limit)
-    has, its = ("have", "their") if plural else ("has", "its")
-    period = period_words(f.period_start, f.period_end)
-    if f.kind == "anomaly":
-        assert f.baseline is not None
-        return (
-            f"{who} spent {figure_text(f.value, 'usd')} on {_day(f.period_start)}, over"
-            f" {f.level_text}× the usual {amount(f.baseline, 'usd')} for that weekday"
-        )
-    if f.kind == "no_usd":
-        return (
-            f"{who}: IonQ reports {period} usage in credits without a USD breakdown, so the"
-            f" USD budget cannot be checked"
-        )
-    budget = amount(f.budget or Decimal(0), f.measure)
-    if f.kind == "spend":
-        assert f.percent is not None
-        return (
-            f"{who} {has} used {percent_text(f.percent)} of {its} {period} budget"
-            f" ({figure_text(f.value, f.measure)} of {budget})"
-        )
-    if f.kind == "forecast":
-        assert f.forecast is not None
-        return (
-            f"{who} {'are' if plural else 'is'} on course for {figure_text(f.forecast, f.measure)}"
-            f" by {_day(f.period_end - dt.timedelta(days=1))}, {f.level_text}% or more of {its}"
-            f" {period} budget of {budget}"
-        )
-    assert f.pace is not None
-    return (
-        f"{who} {'are' if plural else 'is'} spending at {percent_text(f.pace)} of the pace"
-        f" {its} {period} budget of {budget} allows"
-    )
+    return fill(KINDS[f.kind].headline, f, name_limit)
+
+
+def resolved_text(burn: Burn, kind: str, level: Decimal, now: Figure) -> str:
+    """The "back under" notice of ``kind`` at ``level``, ``now`` the figure compared."""
+    template = KINDS[kind].resolved
+    assert template is not None, f"{kind} findings are never resolved"
+    words = _Words(burn, None, level)
+    words["now"] = percent_text(now)
+    return template.format_map(words)
 
 
 def alert_lines(f: Finding, name_limit: int | None = None) -> list[str]:
     """Context under the headline: forecast, method, and where the rule is defined
     (``name_limit`` cuts job names and the description)."""
     lines = []
-    if f.kind in ("spend", "forecast", "pace"):
+    if KINDS[f.kind].facts == "budget":
         if f.forecast is not None and f.daily_rate is not None:
             last_day = _day(f.period_end - dt.timedelta(days=1))
             line = (
@@ -146,7 +173,7 @@ def alert_lines(f: Finding, name_limit: int | None = None) -> list[str]:
                 "Part of this figure is hidden by IonQ's top-5 lists: the range it must lie in"
                 " is shown."
             )
-    if f.kind == "anomaly" and f.top_jobs:
+    if f.top_jobs:
         jobs = ", ".join(
             f"{_shorten(name, name_limit)} ({amount(usd, 'usd')})" for name, usd in f.top_jobs
         )

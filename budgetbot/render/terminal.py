@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from budgetbot.reports.build import Report
 from budgetbot.rules.findings import Finding
+from budgetbot.rules.kinds import KINDS
 
 from .messages import alert_headline, alert_lines
 from .text import bound_text, column_label, hours, money, safe_terminal
@@ -83,7 +84,7 @@ def render_report(report: Report) -> str:
 def render_alert(finding: Finding, *, channel: str | None, threaded: bool) -> str:
     """An alert as the terminal shows it: where it would go, the headline, then context."""
     where = channel or "(default channel)"
-    tag = "ANOMALY" if finding.kind == "anomaly" else "ALERT"
+    tag = KINDS[finding.kind].tag
     lines = [f"[{where}] {tag} {finding.rule}: {safe_terminal(alert_headline(finding))}"]
     lines += [f"    {safe_terminal(line)}" for line in alert_lines(finding)]
     if finding.mention:

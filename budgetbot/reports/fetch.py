@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from budgetbot.ionq import GroupBy, Modality, UsageQuery
-from budgetbot.rules.engine import burns, plan
+from budgetbot.rules.engine import burns_of, plan_cycle
 from budgetbot.rules.findings import Burn
 from budgetbot.rules.loader import PolicySet
 from budgetbot.rules.models import Digest
@@ -43,9 +43,8 @@ def fetch_report(
 
 def fetch_burns(rules: PolicySet, source: UsageSource, now: dt.datetime) -> list[Burn]:
     """Every budget's burn in its current period at ``now``."""
-    queries = plan(rules.policies, (), now)
-    data = {q: source.series(q) for q in queries}
-    return burns(rules.policies, data, now)
+    planned = plan_cycle(rules.policies, (), now)
+    return burns_of(planned, {q: source.series(q) for q in planned.queries})
 
 
 def fetch_digest(

@@ -15,11 +15,54 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ALL_GROUPS", "Burn", "Figure", "Finding", "FindingKind"]
+__all__ = [
+    "ALL_GROUPS",
+    "Burn",
+    "Figure",
+    "Finding",
+    "FindingKind",
+    "alert_key",
+    "in_thread",
+    "level_text",
+    "percent_of",
+    "resolved_key",
+    "thread_key",
+]
 
 ALL_GROUPS = "*"
+HUNDRED = Decimal(100)
 
-FindingKind = Literal["spend", "forecast", "pace", "anomaly", "no_usd"]
+#: A key of :data:`budgetbot.rules.kinds.KINDS`: spend, forecast, pace, anomaly, no_usd, ….
+FindingKind = str
+
+
+# The keys are stored (outbox, fired levels, Slack metadata): their format is written here only.
+
+
+def level_text(level: Decimal) -> str:
+    """A level as keys and messages show it: ``80``, ``1.5``."""
+    return f"{level.normalize():f}"
+
+
+def thread_key(rule: str, group_key: str, period: str) -> str:
+    """Alerts about the same rule, group and period share a Slack thread."""
+    return f"{rule}|{group_key}|{period}"
+
+
+def alert_key(thread: str, kind: str, level: Decimal | str) -> str:
+    """The outbox (dedup) key of the alert of one kind and level in a thread."""
+    shown = level if isinstance(level, str) else level_text(level)
+    return f"{thread}|{kind}|{shown}"
+
+
+def in_thread(key: str, thread: str) -> bool:
+    """Whether the outbox key ``key`` belongs to an alert or notice of ``thread``."""
+    return key.startswith(f"{thread}|")
+
+
+def resolved_key(thread: str, kind: str, level: Decimal) -> str:
+    """The outbox key of the notice that a kind's level is resolved in a thread."""
+    return f"{thread}|{kind}|resolved|{level_text(level)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +79,12 @@ class Figure:
     @property
     def exact(self) -> bool:
         return self.low == self.high
+
+
+def percent_of(value: Figure, budget: Decimal) -> Figure:
+    """``value`` as percent of ``budget``, bound for bound (the one place it is computed)."""
+    # Multiply first: 240 of 300 is exactly 80%, where 240 x (100/300) is not.
+    return Figure(value.low * HUNDRED / budget, value.high * HUNDRED / budget)
 
 
 class Burn(BaseModel):
@@ -75,6 +124,18 @@ class Burn(BaseModel):
     #: False when IonQ gave no USD figure for a USD budget (credits without a breakdown).
     measurable: bool = True
 
+    @property
+    def thread_key(self) -> str:
+        """Alerts about the same rule, group and period share a Slack thread."""
+        return thread_key(self.rule, self.group_key, self.period)
+
+    @property
+    def forecast_percent(self) -> Figure | None:
+        """The projection as percent of the budget (None without either)."""
+        if self.forecast is None or not self.budget:
+            return None
+        return percent_of(self.forecast, self.budget)
+
 
 class Finding(Burn):
     """One thing the engine found about one rule, group and period."""
@@ -89,11 +150,46 @@ class Finding(Burn):
     #: Anomalies: the day's top jobs across the organization, (name, USD).
     top_jobs: tuple[tuple[str, Decimal], ...] = ()
 
-    @property
-    def thread_key(self) -> str:
-        """Alerts about the same rule, group and period share a Slack thread."""
-        return f"{self.rule}|{self.group_key}|{self.period}"
+    @classmethod
+    def about(cls, burn: Burn, kind: FindingKind, level: Decimal, certain: bool) -> Finding:
+        """A policy finding: ``burn`` reaches (or, uncertain, may reach) ``level`` of ``kind``.
+
+        Every field is already typed: no re-validation on this hot path.
+        """
+        return cls.model_construct(
+            rule=burn.rule,
+            rule_type=burn.rule_type,
+            source=burn.source,
+            scope=burn.scope,
+            group_key=burn.group_key,
+            group_name=burn.group_name,
+            plural=burn.plural,
+            period=burn.period,
+            period_start=burn.period_start,
+            period_end=burn.period_end,
+            measure=burn.measure,
+            budget=burn.budget,
+            value=burn.value,
+            forecast=burn.forecast,
+            percent=burn.percent,
+            pace=burn.pace,
+            reaches_budget_on=burn.reaches_budget_on,
+            daily_rate=burn.daily_rate,
+            rate_days=burn.rate_days,
+            description=burn.description,
+            channel=burn.channel,
+            mention=burn.mention,
+            measurable=burn.measurable,
+            kind=kind,
+            level=level,
+            certain=certain,
+        )
 
     @property
     def level_text(self) -> str:
-        return f"{self.level.normalize():f}"
+        return level_text(self.level)
+
+    @property
+    def dedup_key(self) -> str:
+        """The alert's unique key in the outbox: one per thread, kind and level."""
+        return alert_key(self.thread_key, self.kind, self.level)

@@ -6,35 +6,55 @@ ascending thresholds, cron and timezone) are validators here, with messages writ
 Each item loaded from a file knows where it came from (:attr:`PolicyItem.source`), which the JSON
 Schema never shows.
 
-Budget units come from :data:`MEASURES`: a new unit is one entry there plus one field on
-:class:`Budget`.
+Budget units come from the measure registry (:mod:`budgetbot.usage.measures`): the keys of
+:class:`Budget`, and so of its JSON Schema, are derived from it, so a new unit is one entry there.
 """
 
 from __future__ import annotations
 
 import difflib
-import itertools
-import re
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
-from typing import Annotated, Any, Final, Literal, Self
-from zoneinfo import ZoneInfo, available_timezones
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
-    model_validator,
 )
+from pydantic.fields import FieldInfo
 
 from budgetbot.rules.periods import Period
+from budgetbot.usage.measures import MEASURES, Measure, watch
+
+from .budget import Budget, budget_doc, budget_field
+from .policy_fields import (
+    _TIMEZONE_MAX,
+    _TIMEZONE_RE,
+    MAX_AMOUNT,
+    MAX_PERCENT,
+    MAX_PLACES,
+    NAME_PATTERN,
+    AlertPercentList,
+    Channel,
+    DigestPeriod,
+    Globs,
+    Mentions,
+    Name,
+    PercentList,
+    PolicyItem,
+    Scope,
+    _check_globs,
+    _check_percents,
+    _Model,
+    _show,
+    _timezones,
+    parse_window,
+)
 
 __all__ = [
     "MEASURES",
@@ -53,268 +73,8 @@ __all__ = [
     "policy_json_schema",
 ]
 
-Scope = Literal["project", "user", "organization"]
-DigestPeriod = Literal["day", "week", "month"]
-Measure = Literal["usd", "qpu_hours", "jobs"]
-
-NAME_PATTERN: Final = r"^[a-z0-9-]+$"
-"""Names of policies, anomalies and digests: lowercase letters, digits and ``-``."""
-
-WINDOW_MIN_DAYS: Final = 3
-WINDOW_MAX_DAYS: Final = 90
-_WINDOW_RE: Final = re.compile(r"^\s*(\d{1,6})([dw])\s*$")
-
-# Bounds on every number a policy holds, so no figure computed from one can overflow or take
-# unbounded time (a budget of 1e999999, or of 1e-999999, divides into a Decimal overflow).
-MAX_AMOUNT: Final = Decimal(1_000_000_000_000)
-"""Largest budget or min_usd: a trillion dollars, QPU hours or jobs."""
-MAX_PERCENT: Final = Decimal(1_000_000)
-"""Largest forecast/pace level, in percent, and largest anomaly factor."""
-MAX_PLACES: Final = 6
-"""Most decimal places of any number in a policy."""
-_TIMEZONE_RE: Final = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*")
-_TIMEZONE_MAX: Final = 64
-
-
-# --- the unit registry --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MeasureInfo:
-    """What a budget unit measures and how its amounts read."""
-
-    key: Measure
-    label: str
-    """Plain name, e.g. ``"USD"`` or ``"QPU hours"``."""
-    prefix: str
-    """Written before the amount, e.g. ``"$"``."""
-    suffix: str
-    """Written after the amount, e.g. ``" QPU h"``."""
-    places: int
-    """Decimal places shown (amounts are rounded for display only)."""
-
-    def format(self, amount: Decimal) -> str:
-        """``$5,000.00``, ``2.50 QPU h``, ``1,000 jobs``; negative amounts keep their sign."""
-        sign = "-" if amount < 0 else ""
-        # Half up, as reports round, so an alert and a report never differ by a cent.
-        shown = abs(amount).quantize(Decimal(1).scaleb(-self.places), rounding=ROUND_HALF_UP)
-        return f"{sign}{self.prefix}{shown:,.{self.places}f}{self.suffix}"
-
-
-MEASURES: Final[dict[str, MeasureInfo]] = {
-    "usd": MeasureInfo(key="usd", label="USD", prefix="$", suffix="", places=2),
-    "qpu_hours": MeasureInfo(
-        key="qpu_hours", label="QPU hours", prefix="", suffix=" QPU h", places=2
-    ),
-    "jobs": MeasureInfo(key="jobs", label="jobs", prefix="", suffix=" jobs", places=0),
-}
-
-
-# --- shared field types -------------------------------------------------------------------------
-
-_NUMBER_SCHEMA: Final[dict[str, Any]] = {"type": "number"}
-
-Name = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=63,
-        pattern=NAME_PATTERN,
-        title="Name",
-        description="Unique across all policy files: lowercase letters, digits and '-'.",
-    ),
-]
-Channel = Annotated[
-    str | None,
-    Field(
-        min_length=1,
-        title="Channel",
-        description="Slack channel to post to, e.g. '#quantum-spend' or a channel id.",
-    ),
-]
-Mentions = Annotated[
-    list[Annotated[str, Field(min_length=1)]],
-    Field(
-        title="Mention",
-        description="Slack handles, user groups or e-mail addresses to mention in alerts.",
-    ),
-]
-Globs = Annotated[
-    list[str] | None,
-    Field(
-        min_length=1,
-        title="Match",
-        description=(
-            "Shell globs matched against group names or ids, e.g. 'Quantum Chem*'. "
-            "Omitted: every group. Not allowed with scope 'organization'."
-        ),
-    ),
-]
-PercentList = Annotated[
-    list[
-        Annotated[
-            Decimal,
-            Field(le=MAX_PERCENT, decimal_places=MAX_PLACES),
-            WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_PERCENT)}),
-        ]
-    ],
-    Field(json_schema_extra={"uniqueItems": True}),
-]
-AlertPercentList = Annotated[
-    list[
-        Annotated[
-            Decimal,
-            Field(decimal_places=MAX_PLACES),
-            WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 100}),
-        ]
-    ],
-    Field(json_schema_extra={"uniqueItems": True}),
-]
-
-
-def _show(value: object) -> str:
-    """A value as a user wrote it, for messages."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _check_percents(values: list[Decimal], *, upper: Decimal | None) -> list[Decimal]:
-    for value in values:
-        if value <= 0:
-            raise ValueError(f"must be greater than 0 (got {_show(value)})")
-        if upper is not None and value > upper:
-            raise ValueError(f"{_show(value)} is over {upper}")
-    for before, after in itertools.pairwise(values):
-        if after <= before:
-            raise ValueError(
-                f"must be in strictly ascending order ({_show(after)} comes after {_show(before)})"
-            )
-    return values
-
-
-def _check_globs(values: list[str] | None, info: ValidationInfo) -> list[str] | None:
-    if values is None:
-        return None
-    if info.data.get("scope") == "organization":
-        raise ValueError("not allowed with scope 'organization' (it has a single group)")
-    for pattern in values:
-        if not pattern.strip():
-            raise ValueError("patterns must not be empty; omit 'match' to cover every group")
-    return values
-
-
-def parse_window(text: str) -> int:
-    """``"14d"`` → 14, ``"2w"`` → 14. Raises ``ValueError`` outside 3..90 days."""
-    found = _WINDOW_RE.match(text)
-    if found is None:
-        raise ValueError(f"must be days or weeks like '14d' or '2w' (got {_show(text)})")
-    days = int(found.group(1)) * (7 if found.group(2) == "w" else 1)
-    if not WINDOW_MIN_DAYS <= days <= WINDOW_MAX_DAYS:
-        raise ValueError(
-            f"must be between {WINDOW_MIN_DAYS} and {WINDOW_MAX_DAYS} days "
-            f"(got {days} day{'s' if days != 1 else ''})"
-        )
-    return days
-
-
-@cache
-def _timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-# --- models -------------------------------------------------------------------------------------
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, str_strip_whitespace=True, use_attribute_docstrings=True
-    )
-
-
-class PolicyItem(_Model):
-    """Anything named in a policy file; remembers the file and line it was loaded from."""
-
-    _source: str = PrivateAttr(default="")
-
-    @property
-    def source(self) -> str:
-        """Where the item was defined, e.g. ``"policies/chem.yaml:3"``; empty if not from a file."""
-        return self._source
-
-    def with_source(self, source: str) -> Self:
-        """A copy of this item that knows it was defined at ``source``."""
-        located = self.model_copy()
-        located._source = source
-        return located
-
-
-class Budget(_Model):
-    """How much a period may use: exactly one of usd, qpu_hours or jobs."""
-
-    model_config = ConfigDict(json_schema_extra={"minProperties": 1, "maxProperties": 1})
-
-    usd: Annotated[
-        Decimal | None,
-        Field(
-            gt=0,
-            le=MAX_AMOUNT,
-            decimal_places=MAX_PLACES,
-            title="USD",
-            description="Spend in US dollars.",
-        ),
-        WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT)}),
-    ] = None
-    qpu_hours: Annotated[
-        Decimal | None,
-        Field(
-            gt=0,
-            le=MAX_AMOUNT,
-            decimal_places=MAX_PLACES,
-            title="QPU hours",
-            description="QPU time in hours.",
-        ),
-        WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT)}),
-    ] = None
-    jobs: Annotated[
-        int | None,
-        Field(gt=0, le=int(MAX_AMOUNT), title="Jobs", description="Number of jobs."),
-        WithJsonSchema({"type": "integer", "exclusiveMinimum": 0, "maximum": int(MAX_AMOUNT)}),
-    ] = None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Self:
-        given = [key for key in MEASURES if getattr(self, key, None) is not None]
-        if len(given) != 1:
-            got = " and ".join(given) if given else "none"
-            raise ValueError(f"must have exactly one of {', '.join(MEASURES)} (got {got})")
-        return self
-
-    @property
-    def measure(self) -> Measure:
-        """The unit this budget is in."""
-        for info in MEASURES.values():
-            if getattr(self, info.key, None) is not None:
-                return info.key
-        raise AssertionError("a validated Budget has exactly one measure")  # pragma: no cover
-
-    @property
-    def amount(self) -> Decimal:
-        """The budget in its unit."""
-        value = getattr(self, self.measure)
-        return value if isinstance(value, Decimal) else Decimal(value)
-
-    @property
-    def info(self) -> MeasureInfo:
-        """Label and formatting of this budget's unit."""
-        return MEASURES[self.measure]
-
-    def format(self) -> str:
-        """The budget for people, e.g. ``$5,000.00``."""
-        return self.info.format(self.amount)
+#: Budget units, from :mod:`budgetbot.usage.measures` (``MeasureInfo`` is the former name).
+MeasureInfo = Measure
 
 
 class Policy(PolicyItem):
@@ -518,6 +278,22 @@ class PolicyFile(_Model):
     """Anomaly watches: days far above a trailing baseline."""
     digests: list[Digest] = Field(default_factory=list)
     """Scheduled summaries posted to Slack."""
+
+
+def _follow_registry() -> None:
+    """Give :class:`Budget` one key per registered measure, in the registry's order, and
+    rebuild the models that hold it (the same class object, so every import stays valid)."""
+    fields = Budget.__pydantic_fields__
+    known = dict(fields)
+    fields.clear()
+    for key, unit in MEASURES.items():
+        fields[key] = known.get(key) or FieldInfo.from_annotated_attribute(*budget_field(unit))
+    Budget.__doc__ = budget_doc()
+    for model in (Budget, Policy, PolicyFile):
+        model.model_rebuild(force=True)
+
+
+watch(_follow_registry)
 
 
 def policy_json_schema() -> dict[str, Any]:

@@ -26,6 +26,7 @@ from budgetbot.alerts.notifiers import (
 )
 from budgetbot.render.blocks import IONQ_CONSOLE_URL, alert_message, notice_message
 from budgetbot.render.digest import digest_blocks
+from budgetbot.rules.findings import in_thread
 
 from .deliver import (
     _CHANNEL_ID,
@@ -237,7 +238,7 @@ class SlackNotifier:
                     thread_key is not None
                     and message.get("reply_count")
                     and message.get("ts") != skip
-                    and str(payload.get("dedup_key") or "").startswith(thread_key + "|")
+                    and in_thread(str(payload.get("dedup_key") or ""), thread_key)
                 ):
                     roots.append(str(message["ts"]))
             cursor = (answer.get("response_metadata") or {}).get("next_cursor")

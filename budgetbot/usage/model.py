@@ -13,7 +13,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
+
+from .measures import MEASURES, US_PER_HOUR, Measure
 
 __all__ = [
     "US_PER_HOUR",
@@ -26,15 +27,6 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
-US_PER_HOUR = Decimal(3_600_000_000)
-
-
-class Measure(StrEnum):
-    """What a budget counts."""
-
-    USD = "usd"
-    QPU_HOURS = "qpu_hours"
-    JOBS = "jobs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +70,8 @@ class Figures:
     jobs: int | None
 
     def get(self, measure: Measure) -> Decimal | None:
-        if measure is Measure.USD:
-            return self.usd
-        if measure is Measure.QPU_HOURS:
-            return None if self.time_us is None else self.time_us / US_PER_HOUR
-        return None if self.jobs is None else Decimal(self.jobs)
+        """This figure in ``measure`` (the measure knows how to read it)."""
+        return measure.read(self)
 
 
 @dataclass(frozen=True)
@@ -98,9 +87,12 @@ class Bucket:
     totals: Figures
     listed: Mapping[str, Figures]
     ranked_by_usd: bool = True
-    _caps: dict[Measure, Decimal | None] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    _caps: dict[Measure, Decimal | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Derived once from the bucket's own data, for every measure known when it is made.
+        caps = {m: self._cap(m) for m in MEASURES.values()}
+        object.__setattr__(self, "_caps", caps)
 
     def remainder(self, measure: Measure) -> Decimal | None:
         """What the bucket's total leaves after the listed groups: the "not itemized" part."""
@@ -112,16 +104,17 @@ class Bucket:
 
     def cap(self, measure: Measure) -> Decimal | None:
         """The most any group whose figure is not listed can have had in this bucket."""
-        if measure not in self._caps:
-            self._caps[measure] = self._cap(measure)  # buckets are immutable: compute once
-        return self._caps[measure]
+        if measure in self._caps:
+            return self._caps[measure]
+        return self._cap(measure)  # a measure registered after the bucket was made
 
     def _cap(self, measure: Measure) -> Decimal | None:
         rest = self.remainder(measure)
         if rest is None:
             return None
-        if measure is Measure.USD and self.ranked_by_usd and len(self.listed) >= 5:
-            smallest = min((f.usd for f in self.listed.values() if f.usd is not None), default=None)
+        if measure.ranked and self.ranked_by_usd and len(self.listed) >= 5:
+            listed = (measure.read(f) for f in self.listed.values())
+            smallest = min((v for v in listed if v is not None), default=None)
             if smallest is not None:
                 rest = min(rest, smallest)
         return rest
@@ -153,37 +146,29 @@ class UsageSeries:
     names: Mapping[str, str] = field(default_factory=dict)
     #: IonQ's own grand total when it sent one (``amount_total`` in USD), else the bucket sum.
     reported_usd_total: Decimal | None = None
-    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _groups: dict[str, str] = field(init=False, repr=False, compare=False)
+    _starts: list[dt.date] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Derived once from the series' own data: no cache is kept on it afterwards.
+        seen: dict[str, str] = {}
+        for bucket in self.buckets:
+            for key in bucket.listed:
+                if key not in seen:
+                    seen[key] = self.names.get(key, key)
+        object.__setattr__(self, "_groups", seen)
+        object.__setattr__(self, "_starts", [b.start for b in self.buckets])
 
     def groups(self) -> list[str]:
         """Every group key listed in any bucket, in first-seen order."""
-        found = self._memo.get("groups")
-        if found is None:
-            seen: dict[str, None] = {}
-            for bucket in self.buckets:
-                for key in bucket.listed:
-                    seen.setdefault(key, None)
-            found = self._memo["groups"] = list(seen)
-        assert isinstance(found, list)
-        return list(found)
+        return list(self._groups)
 
     def name(self, key: str) -> str:
         return self.names.get(key, key)
 
     def group_names(self) -> dict[str, str]:
         """Every listed group's name by key, in first-seen order."""
-        found = self._memo.get("group_names")
-        if found is None:
-            found = self._memo["group_names"] = {k: self.name(k) for k in self.groups()}
-        assert isinstance(found, dict)
-        return found
-
-    def memo(self, key: object) -> object | None:
-        """A value derived from this (immutable) series and kept with it, if any."""
-        return self._memo.get(key)
-
-    def remember(self, key: object, value: object) -> None:
-        self._memo[key] = value
+        return dict(self._groups)
 
     def within(self, start: dt.date, end: dt.date) -> list[Bucket]:
         """The buckets that make up exactly ``[start, end)``.
@@ -195,10 +180,7 @@ class UsageSeries:
             return []
         if start < self.start or end > self.end:
             raise ValueError(f"{start}..{end} is outside {self.start}..{self.end}")
-        starts = self._memo.get("starts")
-        if starts is None:
-            starts = self._memo["starts"] = [b.start for b in self.buckets]
-        assert isinstance(starts, list)
+        starts = self._starts
         first = bisect.bisect_left(starts, start)
         if first > 0 and self.buckets[first - 1].end > start:
             first -= 1  # a bucket straddling the start
@@ -212,37 +194,28 @@ class UsageSeries:
 
     def listed_keys(self, measure: Measure, start: dt.date, end: dt.date) -> Iterable[str]:
         """The groups IonQ lists (with a figure in ``measure``) somewhere in the window."""
-        return self._index(measure, start, end)[0].keys()
+        found: dict[str, None] = {}
+        for bucket in self.within(start, end):
+            for group, figures in bucket.listed.items():
+                if group not in found and measure.read(figures) is not None:
+                    found[group] = None
+        return found.keys()
 
-    def _index(
-        self, measure: Measure, start: dt.date, end: dt.date
-    ) -> tuple[dict[str, tuple[Decimal, Decimal, int]], Decimal, int]:
-        """Per window: each listed group's (sum listed, sum of caps where listed, buckets
-        without a cap where listed), the window's total cap, and its buckets without a cap."""
-        key = ("index", measure, start, end)
-        found = self._memo.get(key)
-        if found is None:
-            per_group: dict[str, tuple[Decimal, Decimal, int]] = {}
-            total_cap = ZERO
-            no_cap = 0
-            for bucket in self.within(start, end):
-                cap = bucket.cap(measure)
-                if cap is None:
-                    no_cap += 1
-                else:
-                    total_cap += cap
-                for group, figures in bucket.listed.items():
-                    value = figures.get(measure)
-                    if value is None:
-                        continue
-                    low, caps, nones = per_group.get(group, (ZERO, ZERO, 0))
-                    per_group[group] = (
-                        low + value,
-                        caps + (cap or ZERO),
-                        nones + (cap is None),
-                    )
-            found = self._memo[key] = (per_group, total_cap, no_cap)
-        return found  # type: ignore[return-value]
+    def _one(self, key: str, measure: Measure, start: dt.date, end: dt.date) -> Bound | None:
+        """The hot path (one budget per group): exact where listed, else up to the cap."""
+        low = high = ZERO
+        for bucket in self.within(start, end):
+            listed = bucket.listed.get(key)
+            value = measure.read(listed) if listed is not None else None
+            if value is not None:
+                low += value
+                high += value
+                continue
+            cap = bucket.cap(measure)
+            if cap is None:
+                return None  # unlisted where the bucket has no figure in this measure
+            high += cap
+        return Bound(low, high)
 
     def total(
         self, measure: Measure, start: dt.date | None = None, end: dt.date | None = None
@@ -270,14 +243,7 @@ class UsageSeries:
         """
         wanted = list(dict.fromkeys(keys))
         if len(wanted) == 1:
-            # The hot path (one budget per group): an index of the window answers at once.
-            per_group, total_cap, no_cap = self._index(
-                measure, start or self.start, end or self.end
-            )
-            low, caps, nones = per_group.get(wanted[0], (ZERO, ZERO, 0))
-            if nones < no_cap:
-                return None  # unlisted where the bucket has no figure in this measure
-            return Bound(low, low + total_cap - caps)
+            return self._one(wanted[0], measure, start or self.start, end or self.end)
         out = ZERO_BOUND
         for bucket in self.within(start or self.start, end or self.end):
             low = high = ZERO

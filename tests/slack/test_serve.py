@@ -400,6 +400,21 @@ def test_socket_mode_with_a_refused_app_token_is_one_line_naming_it(
     assert token not in err and BOT_TOKEN not in err
 
 
+@pytest.mark.parametrize("end", ["\r", "\n", "\t"])
+def test_socket_mode_with_a_control_character_in_the_app_token_is_one_line(
+    served: Served, tmp_path: Path, end: str
+) -> None:
+    # A .env file with CRLF line endings: the header cannot be sent, and the ValueError was a
+    # traceback quoting the token.
+    token = "xapp-1-A0-token-from-a-crlf-file-77"
+    code, err = _socket_mode(tmp_path, served.sim, served.fake, token + end)
+    assert code == 1
+    assert "Traceback" not in err and "connected" not in err
+    naming = [line for line in err.splitlines() if "SLACK_APP_TOKEN" in line]
+    assert len(naming) == 1 and naming[0].startswith("Error: "), err
+    assert token not in err
+
+
 def test_socket_mode_that_cannot_connect_is_one_line(served: Served, tmp_path: Path) -> None:
     # The fake hands out a WebSocket URL where no WebSocket is served.
     code, err = _socket_mode(tmp_path, served.sim, served.fake, "xapp-1-A0-accepted-app-token")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -422,3 +423,16 @@ def test_socket_mode_that_cannot_connect_is_one_line(served: Served, tmp_path: P
     assert "Traceback" not in err and "connected" not in err
     naming = [line for line in err.splitlines() if "SLACK_APP_TOKEN" in line]
     assert len(naming) == 1 and naming[0].startswith("Error: Could not connect to Slack"), err
+
+
+def test_an_oversized_body_is_refused_from_its_length_before_it_is_sent(served: Served) -> None:
+    # Unsigned, 100 MB announced and nothing sent: the 413 must not wait for (and spool) a body
+    # that will be refused anyway; waitress used to wait for all of it (its limit was 1 GB).
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(
+            b"POST /slack/events HTTP/1.1\r\nHost: budgetbot\r\nContent-Length: 100000000\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"X-Slack-Request-Timestamp: abc\r\nX-Slack-Signature: v0=1\r\n\r\n"
+        )
+        assert conn.recv(64).startswith(b"HTTP/1.1 413")

@@ -175,6 +175,14 @@ class IonQClient:
             raise IonQUnavailable(
                 f"IonQ did not answer in time for GET {path} ({type(exc).__name__})", path=path
             ) from None
+        except httpx.LocalProtocolError as exc:
+            # The request could not be written, as a key with a CR or LF (a .env file with CRLF
+            # endings) cannot: httpx's message quotes the header, so the key; say only the type.
+            raise IonQUnavailable(
+                f"Could not send GET {path} to IonQ ({type(exc).__name__}): check that"
+                " IONQ_API_KEY holds no whitespace or control character, and IONQ_BASE_URL",
+                path=path,
+            ) from None
         except httpx.TransportError as exc:
             raise IonQUnavailable(
                 f"Could not reach IonQ at {self.base_url} for GET {path}: {exc}"

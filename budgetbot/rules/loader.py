@@ -67,6 +67,8 @@ MAX_VALUES: Final = 100_000
 MAX_NUMBER_CHARS: Final = 40
 """Longest number literal: longer ones are no budget, and converting them costs unbounded time."""
 
+#: An item's name as errors show it, at most (a valid name has at most 63 characters).
+MAX_LABEL_CHARS: Final = 63
 _NUMBER_TAGS: Final = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 Loc = tuple[str | int, ...]
@@ -367,7 +369,11 @@ class _File:
             return None
         item = section[loc[1]]
         name = item.get("name") if isinstance(item, dict) else None
-        return name if isinstance(name, str) and name else None
+        if not isinstance(name, str) or not name:
+            return None
+        # Every error of the item repeats its name: a long one (shared by aliases, thousands of
+        # times) is shortened as quoted values are, so the errors stay bounded.
+        return name if len(name) <= MAX_LABEL_CHARS else name[:40] + "..."
 
     def unreadable(self, loc: Loc) -> bool:
         """Whether ``loc`` is in a value already reported as unreadable."""
@@ -673,7 +679,7 @@ def _unique_names(names: list[_Named]) -> list[PolicyError]:
                 column=named.column,
                 field=named.field,
                 message=(
-                    f"{named.name!r} is already defined at "
+                    f"{_show(named.name)} is already defined at "
                     f"{earlier.file}:{earlier.line}:{earlier.column}"
                 ),
             )

@@ -334,12 +334,21 @@ def run_socket_mode(app: App, app_token: str, stop: threading.Event | None = Non
     Raises :class:`SlackStartupError` (one line naming SLACK_APP_TOKEN) when Slack refuses the
     token or cannot be reached; "connected" is said only once it is.
     """
+    if any(c.isspace() or not c.isprintable() for c in app_token):
+        # A CR or LF (a .env file with CRLF endings) cannot go in a header; slack-sdk's error
+        # and log line would quote the token.
+        raise SlackStartupError(
+            "SLACK_APP_TOKEN holds whitespace or a control character"
+            " (a line ending from a .env file?): check SLACK_APP_TOKEN"
+        )
     handler = socket_mode_handler(app, app_token)
     try:
         handler.client.connect()
         if not handler.client.is_connected():  # slack-sdk logs a failed handshake, not raises
             raise SlackClientError("the WebSocket handshake failed")
-    except (SlackClientError, OSError) as exc:
+    except (SlackClientError, OSError, ValueError) as exc:
+        # ValueError: a token that cannot be sent in a header (a CR or LF from a .env file);
+        # its message quotes the token, so only the type is said.
         handler.client.close()
         raise _socket_startup_error(exc) from None
     stop = stop or threading.Event()

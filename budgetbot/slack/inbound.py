@@ -299,7 +299,13 @@ def payload_problem(body: Any) -> str | None:
         return problem
     kind = body.get("type")
     if "command" in body and kind is None:
-        return None if isinstance(body["command"], str) else "a slash command without a command"
+        if not isinstance(body["command"], str):
+            return "a slash command without a command"
+        # Slack sends every slash command with one; the answer goes there, after the ack.
+        url = body.get("response_url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            return "a slash command without an http(s) response_url"
+        return None
     if "ssl_check" in body:
         return None
     if kind == "block_actions":

@@ -222,6 +222,8 @@ def serve_http(
         threads=threads,
         ident="budgetbot",
         clear_untrusted_proxy_headers=True,
+        # A larger body is refused (413) from its Content-Length, before it is read and spooled.
+        max_request_body_size=MAX_BODY_BYTES,
     )
     bound_port = int(getattr(server, "effective_port", port))
     bound_host = str(getattr(server, "effective_host", host))

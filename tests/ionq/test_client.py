@@ -242,3 +242,20 @@ def test_public_surface_is_pinned():
 
     exported = {n for n in dir(ionq) if not n.startswith("_")}
     assert set(ionq.__all__) == exported - {"annotations"}
+
+
+@pytest.mark.parametrize("end", ["\r", "\n"])
+def test_a_key_that_cannot_be_sent_is_never_quoted(sim, org, sleep, end):
+    # IONQ_API_KEY from a .env file with CRLF line endings: httpx refuses the header and its
+    # message quoted the whole key into the error, hence into check's output and the logs.
+    secret = "ionq-key-from-a-crlf-file-5d1c"
+    with (
+        IonQClient(
+            sim.base_url, org.org_id, secret + end, sleep=sleep, clock=sleep.monotonic, timeout=5.0
+        ) as c,
+        pytest.raises(IonQUnavailable) as raised,
+    ):
+        c.usage(Q)
+    assert secret not in str(raised.value)
+    assert "IONQ_API_KEY" in str(raised.value)
+    assert not sim.requests

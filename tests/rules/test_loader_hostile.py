@@ -156,6 +156,19 @@ def test_a_file_too_large_is_refused_unread(tmp_path: Path) -> None:
     assert "larger than" in error.message
 
 
+def test_a_long_name_shared_by_aliases_is_not_repeated_in_every_error(tmp_path: Path) -> None:
+    # 112 KB, under the size cap: one 100,000-character name, used by 2,000 items through an
+    # alias. Each error names its item; echoing the whole name made 800 MB of errors, 3 GB of
+    # memory and 13 s before the name was shortened like every other quoted value.
+    path = tmp_path / "names.yaml"
+    path.write_text("policies:\n  - name: &n " + "x" * 100_000 + "\n" + "  - name: *n\n" * 2000)
+    with pytest.raises(PolicyLoadError) as raised:
+        load_policies(path)
+    errors = raised.value.errors
+    assert errors and all(e.line >= 1 for e in errors)
+    assert max(len(str(e)) for e in errors) < 400
+
+
 # --- the law: any text gives a clean result -----------------------------------------------------
 
 VALID = """\

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
@@ -471,6 +471,24 @@ def test_signed_malformed_click_is_a_4xx_and_one_log_line(
     response = inbound.post(body, signed(body))
     _refused_once(inbound, response, what)
     assert_quiet(inbound, before, dispatch=True)
+
+
+@pytest.mark.parametrize("response_url", [None, "", "notaurl", "file:///etc/passwd"])
+def test_signed_slash_command_without_a_usable_response_url_is_a_4xx(
+    inbound: Inbound, response_url: str | None
+) -> None:
+    # Slack sends every slash command with an https response_url; without one, the listener's
+    # answer raised inside Bolt (a traceback and an error handler) after a 200.
+    fields = dict(parse_qsl(slash_form("help", "x")))
+    if response_url is None:
+        del fields["response_url"]
+    else:
+        fields["response_url"] = response_url
+    body = urlencode(fields)
+    before = inbound.state()
+    response = inbound.post(body, signed(body))
+    _refused_once(inbound, response, f"response_url {response_url!r}")
+    assert_quiet(inbound, before, dispatch=False)
 
 
 @pytest.mark.parametrize("body", [b"[1, 2]", b'"text"', b"null", b"{", b"\xff\xfe"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -400,6 +401,21 @@ def test_socket_mode_with_a_refused_app_token_is_one_line_naming_it(
     assert token not in err and BOT_TOKEN not in err
 
 
+@pytest.mark.parametrize("end", ["\r", "\n", "\t"])
+def test_socket_mode_with_a_control_character_in_the_app_token_is_one_line(
+    served: Served, tmp_path: Path, end: str
+) -> None:
+    # A .env file with CRLF line endings: the header cannot be sent, and the ValueError was a
+    # traceback quoting the token.
+    token = "xapp-1-A0-token-from-a-crlf-file-77"
+    code, err = _socket_mode(tmp_path, served.sim, served.fake, token + end)
+    assert code == 1
+    assert "Traceback" not in err and "connected" not in err
+    naming = [line for line in err.splitlines() if "SLACK_APP_TOKEN" in line]
+    assert len(naming) == 1 and naming[0].startswith("Error: "), err
+    assert token not in err
+
+
 def test_socket_mode_that_cannot_connect_is_one_line(served: Served, tmp_path: Path) -> None:
     # The fake hands out a WebSocket URL where no WebSocket is served.
     code, err = _socket_mode(tmp_path, served.sim, served.fake, "xapp-1-A0-accepted-app-token")
@@ -407,3 +423,16 @@ def test_socket_mode_that_cannot_connect_is_one_line(served: Served, tmp_path: P
     assert "Traceback" not in err and "connected" not in err
     naming = [line for line in err.splitlines() if "SLACK_APP_TOKEN" in line]
     assert len(naming) == 1 and naming[0].startswith("Error: Could not connect to Slack"), err
+
+
+def test_an_oversized_body_is_refused_from_its_length_before_it_is_sent(served: Served) -> None:
+    # Unsigned, 100 MB announced and nothing sent: the 413 must not wait for (and spool) a body
+    # that will be refused anyway; waitress used to wait for all of it (its limit was 1 GB).
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(
+            b"POST /slack/events HTTP/1.1\r\nHost: budgetbot\r\nContent-Length: 100000000\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"X-Slack-Request-Timestamp: abc\r\nX-Slack-Signature: v0=1\r\n\r\n"
+        )
+        assert conn.recv(64).startswith(b"HTTP/1.1 413")

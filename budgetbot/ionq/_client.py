@@ -194,18 +194,30 @@ class IonQClient:
         return text
 
     def _wait(self, state: RetryCallState) -> float:
+        longest = self._longest_wait(state)
+        if self._told_to_wait(state):
+            return longest
+        # Exponential backoff with jitter: spreads out many clients retrying at once.
+        return self._rng.uniform(longest / 2, longest)
+
+    @staticmethod
+    def _told_to_wait(state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        return isinstance(exc, IonQRateLimited) and exc.retry_after is not None
+
+    def _longest_wait(self, state: RetryCallState) -> float:
+        """The longest wait :meth:`_wait` may choose for ``state`` (the jitter's ceiling)."""
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, IonQRateLimited) and exc.retry_after is not None:
             return min(exc.retry_after, MAX_RETRY_AFTER)
-        # Exponential backoff with full jitter: spreads out many clients retrying at once.
-        ceiling = min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** (state.attempt_number - 1))
-        return self._rng.uniform(ceiling / 2, ceiling)
+        return float(min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** (state.attempt_number - 1)))
 
     def _should_stop(self, state: RetryCallState, started: float) -> bool:
         if state.attempt_number >= self.max_attempts:
             return True
-        # Do not start a wait that would end past the deadline.
-        return self._clock() - started + self._wait(state) > self.deadline
+        # Do not start a wait that could end past the deadline (its jitter is drawn later: the
+        # stop decision must hold for whichever wait is drawn).
+        return self._clock() - started + self._longest_wait(state) > self.deadline
 
 
 def _log_retry(state: RetryCallState) -> None:

@@ -259,3 +259,32 @@ def test_a_key_that_cannot_be_sent_is_never_quoted(sim, org, sleep, end):
     assert secret not in str(raised.value)
     assert "IONQ_API_KEY" in str(raised.value)
     assert not sim.requests
+
+
+def test_the_deadline_holds_whatever_jitter_is_drawn(sim, org):
+    """The stop decision and the wait it allows must agree for every draw of the jitter (the
+    stop once drew its own jitter, so a later, longer draw overran the deadline)."""
+    import random
+
+    overruns = []
+    for seed in range(200):
+        sleep = RecordedSleep()
+        sim.fail(500, times=50)
+        with (
+            IonQClient(
+                sim.base_url,
+                org.org_id,
+                API_KEY,
+                sleep=sleep,
+                clock=sleep.monotonic,
+                deadline=2.0,
+                max_attempts=100,
+                rng=random.Random(seed),
+            ) as c,
+            pytest.raises(IonQServerError),
+        ):
+            c.usage(Q)
+        sim.reset()
+        if sum(sleep.waits) > 2.0:
+            overruns.append(seed)
+    assert overruns == []

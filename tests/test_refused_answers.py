@@ -90,3 +90,58 @@ def test_a_broken_answer_is_an_outage_and_real_alerts_fire_after(sim, org, tmp_p
         assert alert["dedup_key"].startswith("org|") and "|80" in alert["dedup_key"]
         assert "available again" in posts[2]["text"]
     store.close()
+
+
+def test_an_answer_showing_less_than_before_is_refused_not_taken_back(sim, org, tmp_path):
+    """Usage only grows: an empty (but self-consistent) answer after a real one is a glitch. It
+    must not turn fired alerts into "back under" notices, nor be stored as figures."""
+    month = dt.date(2026, 11, 1)
+    spent = org.total(month, dt.date(2026, 11, 21), until=T0).amount
+    rules = PolicySet(
+        policies=(
+            Policy(
+                name="org",
+                scope="organization",
+                budget=Budget(usd=(spent / Decimal("0.85")).quantize(Decimal(1))),
+                alert_at=[50, 80],
+                channel="#quantum-spend",
+            ),
+        ),
+    )
+    store = Store(f"sqlite:///{tmp_path / 'state.db'}")
+    sleep = RecordedSleep()
+    with (
+        FakeSlack() as slack,
+        IonQClient(sim.base_url, org.org_id, API_KEY, sleep=sleep, clock=sleep.monotonic) as client,
+    ):
+        sink = SlackNotifier(make_web_client("xoxb-test", slack.base_url))
+
+        def cycle(at: dt.datetime):
+            sim.now = at
+            # A new cache each cycle, as a new `check` process would have: only the store remembers.
+            source = UsageSource(client, cache=UsageCache(client, store), today=at.date())
+            return run_check(rules, source, store, [sink], at, notice_channel="#quantum-spend")
+
+        first = cycle(T0)
+        assert first.error is None
+        assert [p["metadata"]["event_type"] for p in slack.posts()] == ["budgetbot_alert"]
+
+        sim.empty(times=10_000)
+        glitch = cycle(T0 + dt.timedelta(hours=1))
+        assert glitch.error is not None and "less usage" in glitch.error
+        assert glitch.findings == []
+        posts = slack.posts()
+        assert not any("Back under" in p["text"] for p in posts), "no false 'back under'"
+        assert [p["metadata"]["event_type"] for p in posts][-1] == "budgetbot_notice"
+        assert "unavailable" in posts[-1]["text"]
+
+        sim.reset()
+        again = cycle(T0 + dt.timedelta(hours=2))
+        assert again.error is None
+        texts = [p["text"] for p in slack.posts()]
+        assert not any("Back under" in t for t in texts)
+        assert "available again" in texts[-1]
+        # The alert stands, fired once: nothing was taken back, nothing is posted twice.
+        alerts = [p for p in slack.posts() if p["metadata"]["event_type"] == "budgetbot_alert"]
+        assert len(alerts) == 1
+    store.close()

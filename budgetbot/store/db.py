@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .dialect import _driver_url, _insert_ignoring_duplicates, _utc
+from .marks import UsageMark, UsageMarkQueries
 from .outbox import FiredLevel, OutboxQueries, StoredNotification
 from .schema import SchemaTooNew, schema_version, upgrade
 from .tables import (
@@ -32,6 +33,7 @@ __all__ = [
     "Snooze",
     "Store",
     "StoredNotification",
+    "UsageMark",
     "metadata",
 ]
 
@@ -52,9 +54,10 @@ class Ack:
     at: dt.datetime
 
 
-class Store(OutboxQueries):
+class Store(OutboxQueries, UsageMarkQueries):
     """The state store behind ``DATABASE_URL``: the outbox and fired levels
-    (:class:`~budgetbot.store.outbox.OutboxQueries`), usage buckets, status, snoozes, acks and
+    (:class:`~budgetbot.store.outbox.OutboxQueries`), usage buckets and their marks
+    (:class:`~budgetbot.store.marks.UsageMarkQueries`), status, snoozes, acks and
     App Home viewers."""
 
     def __init__(

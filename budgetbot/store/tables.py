@@ -16,6 +16,7 @@ __all__ = [
     "snoozes",
     "status",
     "usage_buckets",
+    "usage_marks",
 ]
 
 #: 2: outbox rows name their destination; the unique key is (destination, dedup_key).
@@ -82,6 +83,21 @@ usage_buckets = sa.Table(
     sa.Column("start", sa.Date, primary_key=True),
     sa.Column("end", sa.Date, primary_key=True),
     sa.Column("payload", sa.Text, nullable=False),
+)
+
+# The highest organization totals IonQ has reported for each exact span [start, end): usage only
+# grows (late bills add to it), so an answer showing less for the same span is refused. Additive
+# to schema 2: ``create_all`` makes it on the next start, and older versions ignore it.
+usage_marks = sa.Table(
+    "usage_marks",
+    metadata,
+    sa.Column("source", sa.String(512), primary_key=True),
+    sa.Column("start", sa.Date, primary_key=True),
+    sa.Column("end", sa.Date, primary_key=True),
+    sa.Column("usd", sa.String(64), nullable=True),
+    sa.Column("jobs", sa.BigInteger, nullable=True),
+    #: The UTC day the mark was last raised: a fall that lasts longer is believed (a refund).
+    sa.Column("seen_on", sa.Date, nullable=False),
 )
 
 status = sa.Table(

@@ -8,6 +8,9 @@ concurrent identical fetches sharing one call.
   every ``recent_ttl`` seconds (an hour).
 - The open period (today included) is kept for ``ttl`` seconds, so fifty people typing the same
   slash command within a minute cause one upstream call.
+- Usage only grows: an answer that shows less for a span than IonQ reported for that exact span
+  before (an empty or partial answer from a glitch) is refused like an inconsistent answer, unless
+  the lower figure has gone unconfirmed for ``MARK_TRUST_DAYS`` (then it is believed: a refund).
 - While a call for a query is in flight, identical requests wait for it instead of asking again
   (single flight).
 """
@@ -24,20 +27,26 @@ from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any
 
-from budgetbot.ionq import MAX_AMOUNT, MAX_COUNT, UsageQuery
-from budgetbot.store.db import Store
+from budgetbot.ionq import MAX_AMOUNT, MAX_COUNT, IonQInvalidAnswer, UsageQuery
+from budgetbot.store.db import Store, UsageMark
 
 from .model import Bucket, Figures, UsageSeries
 from .normalize import natural_end, normalize
 from .source import UsageClient
 
-__all__ = ["DEFAULT_TTL", "SETTLE_DAYS", "UsageCache", "bucket_spans"]
+__all__ = ["DEFAULT_TTL", "MARK_TRUST_DAYS", "SETTLE_DAYS", "UsageCache", "bucket_spans"]
 
 log = logging.getLogger("budgetbot.usage")
 
 SETTLE_DAYS = 2
 DEFAULT_TTL = 60.0
 RECENT_TTL = 3600.0
+#: A mark (the highest totals seen for a span) not confirmed for this many days no longer
+#: refuses a lower answer: a fall that lasts is IonQ's correction, not a glitch.
+MARK_TRUST_DAYS = 1
+#: IonQ rounds to the cent: a fall within it is no fall.
+_CENT = Decimal("0.01")
+_NO_USAGE = Figures(Decimal(0), Decimal(0), 0)
 
 
 def bucket_spans(query: UsageQuery) -> list[tuple[dt.date, dt.date]]:
@@ -124,6 +133,20 @@ def _empty(start: dt.date, end: dt.date) -> Bucket:
     return Bucket(start, end, Figures(Decimal(0), Decimal(0), 0), {})
 
 
+def _fell(now: Figures, mark: UsageMark) -> bool:
+    usd = now.usd is not None and mark.usd is not None and now.usd < mark.usd - _CENT
+    return usd or (now.jobs is not None and mark.jobs is not None and now.jobs < mark.jobs)
+
+
+def _rose(now: Figures, mark: UsageMark) -> bool:
+    usd = now.usd is not None and (mark.usd is None or now.usd > mark.usd)
+    return usd or (now.jobs is not None and (mark.jobs is None or now.jobs > mark.jobs))
+
+
+def _shown(f: Figures | UsageMark) -> str:
+    return f"${f.usd}, {f.jobs} jobs"
+
+
 class UsageCache:
     """Shared by every request of a process (thread-safe); ``store`` None keeps no buckets."""
 
@@ -168,6 +191,7 @@ class UsageCache:
         try:
             self.upstream_calls += 1
             series = normalize(self.client.usage(query), query)
+            self._check_growth(query, series, today)
         except BaseException as exc:
             flight.set_exception(exc)
             with self._lock:
@@ -181,6 +205,34 @@ class UsageCache:
             del self._in_flight[query]
         flight.set_result(series)
         return series
+
+    # -- usage only grows -----------------------------------------------------------------------
+
+    def _check_growth(self, query: UsageQuery, series: UsageSeries, today: dt.date) -> None:
+        """Refuse ``series`` if it shows less for a span than IonQ reported before; else raise
+        (or confirm) the marks of its spans."""
+        if self.store is None:
+            return
+        answered = {(b.start, b.end): b.totals for b in series.buckets}
+        # A span IonQ answered without a bucket had no usage: that, too, must not be a fall.
+        totals = {span: answered.get(span, _NO_USAGE) for span in bucket_spans(query)}
+        totals.update(answered)
+        marks = self.store.usage_marks(self.source, list(totals))
+        trusted_since = today - dt.timedelta(days=MARK_TRUST_DAYS)
+        changed: dict[tuple[dt.date, dt.date], UsageMark] = {}
+        for span, now in totals.items():
+            mark = marks.get(span)
+            if mark is not None and mark.seen_on >= trusted_since and _fell(now, mark):
+                raise IonQInvalidAnswer(
+                    f"IonQ's answer shows less usage for {span[0]}..{span[1]} than it reported"
+                    f" before ({_shown(now)} < {_shown(mark)}); usage never decreases, so the"
+                    " answer is refused",
+                    field="usage_data",
+                    path=f"/organizations/{getattr(self.client, 'org_id', '')}/usage",
+                )
+            if mark is None or _fell(now, mark) or _rose(now, mark) or mark.seen_on < today:
+                changed[span] = UsageMark(now.usd, now.jobs, today)
+        self.store.set_usage_marks(self.source, changed)
 
     # -- settled buckets -------------------------------------------------------------------------
 

@@ -228,3 +228,25 @@ def test_a_corrupt_stored_bucket_is_fetched_again_not_used(client, sim):
     assert again.total(Measure.USD) == fresh.total(Measure.USD)
     assert sim.usage_requests[-1].query["start_date"] == spans[0][0].isoformat()
     store.close()
+
+
+def test_a_fall_is_refused_while_the_mark_is_fresh_and_believed_once_it_lasts(client, sim):
+    """Usage only grows: less for the same span is a glitch, unless it lasts past the trust
+    window (then it is IonQ's correction, and the mark follows it)."""
+    from budgetbot.ionq import IonQInvalidAnswer
+    from budgetbot.usage.cache import MARK_TRUST_DAYS
+
+    store = Store.memory()
+    cache = UsageCache(client, store, ttl=0, recent_ttl=0)
+    query = q(GroupBy.PROJECT, Modality.MONTHLY, dt.date(2026, 11, 1), TODAY + dt.timedelta(days=1))
+    real = cache.series(query, TODAY)
+    assert real.total(Measure.USD) > 0
+    sim.empty(times=10)
+    with pytest.raises(IonQInvalidAnswer, match="less usage"):
+        cache.series(query, TODAY)
+    later = TODAY + dt.timedelta(days=MARK_TRUST_DAYS + 1)
+    believed = cache.series(query, later)
+    assert believed.total(Measure.USD) == 0
+    sim.reset()
+    assert cache.series(query, later).total(Measure.USD) == real.total(Measure.USD)
+    store.close()

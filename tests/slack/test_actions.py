@@ -24,6 +24,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from budgetbot.alerts.cycle import CycleResult, run_check
 from budgetbot.alerts.decide import Decision, Reason, decide, snooze
 from budgetbot.cli import main
+from budgetbot.cli.runtime import serve_runtime
 from budgetbot.ionq import IonQClient
 from budgetbot.render.blocks import (
     ACK_ACTION,
@@ -40,8 +41,9 @@ from budgetbot.render.blocks import (
 from budgetbot.rules import PolicySet, load_policies
 from budgetbot.settings import Settings
 from budgetbot.sim import SimServer
-from budgetbot.slack.app import Deps, IonQConnection, build_app
+from budgetbot.slack.app import build_app
 from budgetbot.slack.deliver import SlackSink, make_web_client
+from budgetbot.slack.deps import Deps
 from budgetbot.slack.listeners.actions import ALERT_ACTIONS
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
@@ -117,10 +119,14 @@ def app(
     clock: Clock,
 ) -> Iterator[App]:
     settings = _settings(sim, fake, db_url, rules_dir)
-    connection = IonQConnection(settings)
+    connection = serve_runtime(settings)
     store = Store(db_url)  # the web process's own store, as `serve` would have
     deps = Deps(
-        rules=rules, usage_source=connection.source, now=clock, close=connection.close, store=store
+        rules=rules,
+        usage_source=connection.usage_source,
+        now=clock,
+        close=connection.close,
+        store=store,
     )
     yield build_app(settings, deps)
     connection.close()

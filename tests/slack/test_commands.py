@@ -18,26 +18,25 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt import App, BoltRequest, BoltResponse
 
+from budgetbot.cli.runtime import serve_runtime
 from budgetbot.ionq import IonQAuthError, IonQNotFound, IonQUnavailable
 from budgetbot.rules import load_policies
 from budgetbot.settings import MissingSetting, Settings
 from budgetbot.sim import SimServer
-from budgetbot.slack.app import (
-    APOLOGY,
-    Deps,
-    IonQConnection,
-    SlackStartupError,
-    build_app,
-)
+from budgetbot.slack.app import SlackStartupError, build_app
+from budgetbot.slack.deps import Deps
 from budgetbot.slack.listeners.commands import (
+    Reply,
+    corrected_command,
+    read_command,
+)
+from budgetbot.slack.replies import (
+    APOLOGY,
     IONQ_DOWN,
     IONQ_KEY_REJECTED,
     NOT_CONNECTED,
     WORKING,
-    Reply,
-    corrected_command,
     failure_sentence,
-    read_command,
 )
 from budgetbot.usage import UsageDataError, UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
@@ -69,10 +68,10 @@ def _settings(sim: SimServer, fake: FakeSlack, **over: Any) -> Settings:
 
 
 def _deps(settings: Settings, source: Callable[[], UsageSource] | None = None) -> Deps:
-    connection = IonQConnection(settings)
+    connection = serve_runtime(settings)
     return Deps(
         rules=load_policies(REPO / "policies"),
-        usage_source=source or connection.source,
+        usage_source=source or connection.usage_source,
         now=lambda: NOW,
         close=connection.close,
     )

@@ -21,14 +21,16 @@ from slack_bolt import App, BoltRequest, BoltResponse
 
 from budgetbot.alerts.cycle import run_check
 from budgetbot.cli import main
+from budgetbot.cli.runtime import serve_runtime
 from budgetbot.ionq import IonQClient
 from budgetbot.render.home import MAX_HOME_BLOCKS, RECENT_ALERTS, HomeAlert, home_view
 from budgetbot.rules import PolicySet, load_policies
 from budgetbot.rules.findings import Burn, Figure
 from budgetbot.sim import SimServer
-from budgetbot.slack.app import Deps, IonQConnection, build_app
+from budgetbot.slack.app import build_app
 from budgetbot.slack.deliver import SlackSink, make_web_client
-from budgetbot.slack.listeners.events import HomeRefresher
+from budgetbot.slack.deps import Deps
+from budgetbot.slack.home import HomeRefresher
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
@@ -62,10 +64,10 @@ def _app(
         bot_token=BOT_TOKEN,
         signing_secret=SECRET,
     )
-    connection = IonQConnection(settings)
+    connection = serve_runtime(settings)
     deps = Deps(
         rules=rules,
-        usage_source=connection.source,
+        usage_source=connection.usage_source,
         now=lambda: NOW,
         close=connection.close,
         user_report_viewers=viewers,

@@ -24,8 +24,7 @@ import httpx
 import pytest
 
 from budgetbot.sim import SimOrg, SimServer
-from budgetbot.slack.app import APOLOGY
-from budgetbot.slack.listeners.commands import IONQ_DOWN, WORKING
+from budgetbot.slack.replies import APOLOGY, IONQ_DOWN, WORKING
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
 from tests.slack.test_signing import sign, signed_headers
 from tests.support import NOW

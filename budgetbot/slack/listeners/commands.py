@@ -15,12 +15,12 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from budgetbot.ionq import IonQAuthError, IonQError, IonQNotFound, IonQRequestError
+from budgetbot.ionq import IonQError
 from budgetbot.render.blocks import Block, error_message, help_message, report_message
 from budgetbot.render.budgets import budgets_blocks
 from budgetbot.reports.build import Report
@@ -28,21 +28,16 @@ from budgetbot.reports.fetch import fetch_burns, fetch_report
 from budgetbot.reports.grammar import Command, GrammarError, parse_command, parse_range
 from budgetbot.rules.engine import plan
 from budgetbot.settings import MissingSetting
+from budgetbot.slack.deps import Deps
+from budgetbot.slack.replies import WORKING, failure_sentence
 from budgetbot.slack.upload import upload_chart
 from budgetbot.usage import UsageDataError, UsageSource
 
-if TYPE_CHECKING:
-    from budgetbot.slack.app import Deps
-
 __all__ = [
     "COMMAND",
-    "IONQ_DOWN",
-    "IONQ_KEY_REJECTED",
-    "WORKING",
     "Reply",
     "answer",
     "corrected_command",
-    "failure_sentence",
     "handle_ionq_usage",
     "read_command",
     "register",
@@ -52,13 +47,6 @@ __all__ = [
 log = logging.getLogger("budgetbot.slack.commands")
 
 COMMAND = "/ionq-usage"
-WORKING = "Working on it…"
-IONQ_DOWN = "IonQ is not answering right now; try again in a few minutes."
-IONQ_KEY_REJECTED = "budgetbot's IonQ key was rejected; tell whoever runs budgetbot."
-IONQ_ORG_UNKNOWN = "IonQ does not know budgetbot's organization id; tell whoever runs budgetbot."
-IONQ_REFUSED = "IonQ could not answer that question; try a shorter range."
-NOT_CONNECTED = "budgetbot is not connected to IonQ yet; tell whoever runs budgetbot."
-UNREADABLE = "IonQ's answer did not add up, so budgetbot shows nothing rather than a wrong figure."
 #: Queries of ``budgets`` asked side by side (each is one IonQ request).
 PARALLEL_QUERIES = 8
 
@@ -111,21 +99,6 @@ def read_command(text: str, now: dt.datetime) -> Command | Reply:
     if command.kind == "help":
         return Reply(*help_message())
     return command
-
-
-def failure_sentence(exc: Exception) -> str:
-    """The one sentence Slack shows for an expected failure (details belong in the log)."""
-    if isinstance(exc, IonQAuthError):
-        return IONQ_KEY_REJECTED
-    if isinstance(exc, IonQNotFound):
-        return IONQ_ORG_UNKNOWN
-    if isinstance(exc, IonQRequestError):
-        return IONQ_REFUSED
-    if isinstance(exc, MissingSetting):
-        return NOT_CONNECTED
-    if isinstance(exc, UsageDataError):
-        return UNREADABLE
-    return IONQ_DOWN
 
 
 def _prefetch(source: UsageSource, deps: Deps, now: dt.datetime) -> None:

@@ -134,6 +134,9 @@ class Scheduler:
         self.catch_up(now)
         due = {job.name: next_time(job.cron, job.timezone, now) for job in self.jobs}
         by_name = {job.name: job for job in self.jobs}
+        if due:
+            first = min(due, key=lambda name: due[name])
+            log.info("caught up; next: %s at %s", first, due[first].isoformat())
         while self.jobs:
             soonest = min([*due.values(), *(at for _, at in self.retries.values())])
             delay = (soonest - self.clock()).total_seconds()

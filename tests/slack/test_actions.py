@@ -50,7 +50,7 @@ from budgetbot.usage import UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
 from tests.slack.conftest import make_finding, slack_settings
 from tests.slack.test_signing import signed_headers
-from tests.support import API_KEY
+from tests.support import API_KEY, settle, wait_for
 
 SECRET = "actions-signing-secret"
 BOT_TOKEN = "xoxb-actions-token"
@@ -206,13 +206,11 @@ def click(
 
 
 def wait_for_updates(fake: FakeSlack, count: int = 1) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    def enough() -> list[dict[str, Any]]:
         found = fake.calls_to("chat.update")
-        if len(found) >= count:
-            return found
-        time.sleep(0.02)
-    raise AssertionError("no chat.update")
+        return found if len(found) >= count else []
+
+    return wait_for(enough, 15, message="no chat.update")
 
 
 def status_text(message: dict[str, Any]) -> str:
@@ -393,7 +391,7 @@ def test_unsigned_click_is_refused(
     cycle(sim, fake, db_url, rules, T1)
     assert click(app, fake, ACK_ACTION, sign=False).status == 401
     assert click(app, fake, SNOOZE_DAY_ACTION, sign=False).status == 401
-    time.sleep(0.2)
+    settle(app)
     assert fake.calls_to("chat.update") == []
     store = Store(db_url)
     assert store.active_snoozes(T1) == {}
@@ -407,7 +405,7 @@ def test_console_link_click_is_only_acknowledged(
 ) -> None:
     cycle(sim, fake, db_url, rules, T1)
     assert click(app, fake, CONSOLE_ACTION).status == 200
-    time.sleep(0.2)
+    settle(app)
     assert fake.calls_to("chat.update") == []
     assert set(ALERT_ACTIONS) == {SNOOZE_DAY_ACTION, SNOOZE_PERIOD_ACTION, ACK_ACTION}
 

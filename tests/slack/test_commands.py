@@ -42,7 +42,7 @@ from budgetbot.usage import UsageDataError, UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
 from tests.slack.conftest import slack_settings
 from tests.slack.test_signing import signed_headers
-from tests.support import NOW
+from tests.support import NOW, settle, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "in-process-signing-secret"
@@ -104,13 +104,11 @@ def command(app: App, text: str, response_url: str, *, sign: bool = True) -> Bol
 
 
 def wait_for_responses(fake: FakeSlack, id_: str, count: int = 1) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    def enough() -> list[dict[str, Any]]:
         found = fake.responses(id_)
-        if len(found) >= count:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"no answer at response_url {id_!r}")
+        return found if len(found) >= count else []
+
+    return wait_for(enough, 15, message=f"no answer at response_url {id_!r}")
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -227,7 +225,7 @@ def test_help_is_answered_after_the_ack_and_asks_nothing_of_ionq(
     assert response.status == 200 and json.loads(response.body)["text"] == WORKING
     (answer,) = wait_for_responses(fake, "t")
     assert "Did you mean" in text_of(answer) and "/ionq-usage project weekly" in text_of(answer)
-    time.sleep(0.2)  # nothing else should arrive later either
+    settle(app)  # nothing else should arrive later either
     assert sim.usage_requests == []
     assert len(fake.responses("h")) == 1 and len(fake.responses("t")) == 1
 
@@ -295,7 +293,7 @@ def test_bad_signature_is_refused_before_any_listener(
     app: App, sim: SimServer, fake: FakeSlack
 ) -> None:
     assert command(app, "project", fake.response_url("u"), sign=False).status == 401
-    time.sleep(0.2)
+    settle(app)
     assert fake.responses("u") == [] and sim.usage_requests == []
 
 
@@ -308,7 +306,7 @@ def test_a_timestamp_that_is_no_number_is_401_in_process_too(
     )
     headers = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": "v0=" + "0" * 64}
     assert app.dispatch(BoltRequest(body=body, headers=headers)).status == 401
-    time.sleep(0.2)
+    settle(app)
     assert fake.responses("n") == [] and sim.usage_requests == []
 
 

@@ -36,7 +36,7 @@ from budgetbot.usage import UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
 from tests.slack.conftest import make_finding, slack_settings
 from tests.slack.test_signing import sign
-from tests.support import API_KEY, NOW
+from tests.support import API_KEY, NOW, settle, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "home-signing-secret"
@@ -111,13 +111,9 @@ def open_home(app: App, user: str, *, tab: str = "home", secret: str = SECRET) -
 
 
 def wait_for_view(fake: FakeSlack, user: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        view = fake.views().get(user)
-        if view is not None:
-            return view
-        time.sleep(0.02)
-    raise AssertionError(f"no Home view published for {user}")
+    return wait_for(
+        lambda: fake.views().get(user), 15, message=f"no Home view published for {user}"
+    )
 
 
 def text_of(view: dict[str, Any]) -> str:
@@ -147,7 +143,7 @@ def test_opening_the_home_tab_publishes_every_policy(
 def test_messages_tab_and_bad_signatures_publish_nothing(app: App, fake: FakeSlack) -> None:
     assert open_home(app, "U0BOB", tab="messages").status == 200
     assert open_home(app, "U0EVE", secret="wrong").status == 401
-    time.sleep(0.3)
+    settle(app)
     assert fake.views() == {}
 
 

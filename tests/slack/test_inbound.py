@@ -39,7 +39,7 @@ from budgetbot.slack.app import build_app, socket_mode_handler
 from budgetbot.slack.web import create_wsgi_app
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import slack_settings
-from tests.support import API_KEY, NOW
+from tests.support import API_KEY, NOW, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "inbound-signing-secret-3c9e"
@@ -502,12 +502,7 @@ def test_law_signed_malformed_requests_are_4xx_with_one_log_line(
 
 
 def _wait(predicate: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("nothing arrived")
+    wait_for(predicate, 15, message="nothing arrived")
 
 
 def test_signed_slash_command_and_click_still_work(inbound: Inbound) -> None:

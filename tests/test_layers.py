@@ -203,3 +203,40 @@ def test_the_circle_law_sees_a_circle(tmp_path, monkeypatch):
     )
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path / "budgetbot")
     assert _cycle(import_graph()) is not None
+
+
+TESTS = ROOT.parent / "tests"
+#: The one polling helper, and the fakes whose latency stands for a slow server.
+MAY_SLEEP = {"support.py", "fakes/slack_api.py"}
+
+
+def test_tests_never_sleep_on_the_wall_clock():
+    """Time is injected: a test waits for a condition (``tests.support.wait_for``) or a barrier,
+    never for a fixed time."""
+    sleeping = []
+    for path in sorted(TESTS.rglob("*.py")):
+        name = str(path.relative_to(TESTS))
+        if name in MAY_SLEEP:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "sleep"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in ("time", "asyncio")
+            ):
+                sleeping.append(f"{name}:{node.lineno}")
+    assert sleeping == []
+
+
+def test_child_process_environments_come_from_one_helper():
+    """A child process gets ``tests.support.process_env`` (the developer's own settings never
+    leak in), not a hand-built copy of ``os.environ``."""
+    copies = [
+        str(path.relative_to(TESTS))
+        for path in sorted(TESTS.rglob("*.py"))
+        if path.name not in ("support.py", "test_layers.py")
+        and "os.environ.items()" in path.read_text()
+    ]
+    assert copies == []

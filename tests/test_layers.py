@@ -240,3 +240,14 @@ def test_child_process_environments_come_from_one_helper():
         and "os.environ.items()" in path.read_text()
     ]
     assert copies == []
+
+
+def test_listener_modules_lean_on_no_other_listener():
+    """A listener module binds and handles; what two listeners share (the reply sentences, the
+    Home view, ``Deps``) lives outside ``slack/listeners/``, so no listener imports another."""
+    graph = import_graph()
+    listeners = [m for m in graph if m.startswith("budgetbot.slack.listeners.")]
+    assert len(listeners) >= 3
+    for module in listeners:
+        crossing = sorted(m for m in graph[module] if m.startswith("budgetbot.slack.listeners"))
+        assert crossing == [], f"{module} imports {crossing}"

@@ -20,6 +20,7 @@ __all__ = [
     "NO_STORE",
     "PERIOD_OVER",
     "UNREADABLE",
+    "USER_SPEND_PRIVATE",
     "WORKING",
     "failure_sentence",
 ]
@@ -36,6 +37,11 @@ UNREADABLE = "IonQ's answer did not add up, so budgetbot shows nothing rather th
 PERIOD_OVER = "That alert's period is over already: there is nothing left to snooze."
 #: A button clicked where budgetbot runs without a state store.
 NO_STORE = "budgetbot has no state store here, so it cannot remember that; nothing was changed."
+#: Spend by user asked for where BUDGETBOT_USER_REPORTS does not allow it.
+USER_SPEND_PRIVATE = (
+    "Spend by user is personal: this workspace shows it only to the people and channels"
+    " listed in BUDGETBOT_USER_REPORTS. Try `/ionq-usage project weekly`."
+)
 #: What Slack shows when a listener fails in a way nobody planned for (details are in the log).
 APOLOGY = "Sorry, something went wrong inside budgetbot; the details are in its log."
 

@@ -19,9 +19,10 @@ from slack_sdk import WebClient
 
 from budgetbot.alerts.cycle import OutgoingDigest
 from budgetbot.sim import SimServer
+from budgetbot.slack.answers import Reply
 from budgetbot.slack.app import build_app
 from budgetbot.slack.deliver import CHART_LINK_TEXT, SlackSink, make_web_client
-from budgetbot.slack.listeners.commands import Reply, share_chart
+from budgetbot.slack.listeners.commands import share_chart
 from budgetbot.slack.upload import upload_chart
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
 from tests.slack.conftest import TOKEN

@@ -23,13 +23,9 @@ from budgetbot.ionq import IonQAuthError, IonQNotFound, IonQUnavailable
 from budgetbot.rules import load_policies
 from budgetbot.settings import MissingSetting, Settings
 from budgetbot.sim import SimServer
+from budgetbot.slack.answers import Reply, corrected_command, read_command
 from budgetbot.slack.app import SlackStartupError, build_app
 from budgetbot.slack.deps import Deps
-from budgetbot.slack.listeners.commands import (
-    Reply,
-    corrected_command,
-    read_command,
-)
 from budgetbot.slack.replies import (
     APOLOGY,
     IONQ_DOWN,
@@ -155,16 +151,16 @@ def test_failure_sentences() -> None:
 def test_absurd_texts_get_help_after_a_bounded_number_of_parses(
     text: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from budgetbot.slack.listeners import commands
+    from budgetbot.slack import answers
 
     parsed: list[int] = []
-    real = commands.parse_command
+    real = answers.parse_command
 
     def counting(t: str) -> Any:
         parsed.append(len(t))
         return real(t)
 
-    monkeypatch.setattr(commands, "parse_command", counting)
+    monkeypatch.setattr(answers, "parse_command", counting)
     reply = read_command(text, NOW)
     assert isinstance(reply, Reply) and "/ionq-usage" in reply.text
     assert len(parsed) <= 1  # no "did you mean" search over every word of it
@@ -414,7 +410,7 @@ def test_spend_by_user_is_limited_to_listed_people_and_channels(
 
 
 def test_who_may_see_spend_by_user() -> None:
-    from budgetbot.slack.listeners.commands import may_see_users
+    from budgetbot.slack.answers import may_see_users
 
     deps = Deps(
         rules=load_policies(REPO / "policies"),

@@ -84,17 +84,21 @@ def test_two_clock_processes_post_everything_once(pg_schema_url: str, tmp_path: 
             "--clock-anchor",
             str(anchor),
         )
-        procs = [
-            subprocess.Popen(
-                args,
-                env=env,
-                cwd=tmp_path,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
+        # Logs go to files: a pipe nobody reads while the month runs could fill and stall them.
+        logs = [tmp_path / f"schedule-{i}.log" for i in range(2)]
+        procs = []
+        for log in logs:
+            with log.open("w") as err:
+                procs.append(
+                    subprocess.Popen(
+                        args,
+                        env=env,
+                        cwd=tmp_path,
+                        stdout=subprocess.DEVNULL,
+                        stderr=err,
+                        text=True,
+                    )
+                )
         # Run until the shared simulated clock is past the month and its last digest is out.
         end = START + dt.timedelta(days=days, hours=12)
         last_digest = "digest|weekly|2026-11-30T08:00:00+00:00"
@@ -102,12 +106,16 @@ def test_two_clock_processes_post_everything_once(pg_schema_url: str, tmp_path: 
             lambda: sim_now() >= end and last_digest in posted(slack),
             seconds=days + 60,
             interval=0.2,
+            message=lambda: (
+                f"at {sim_now()}, digests posted: "
+                + ", ".join(k for k in posted(slack) if k.startswith("digest|"))
+                + "".join(f"\n{log.read_text()[-2000:]}" for log in logs)
+            ),
         )
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            _, err = proc.communicate(timeout=60)
-            assert proc.returncode == 0, err[-2000:]
+        for proc, log in zip(procs, logs, strict=True):
+            assert proc.wait(timeout=60) == 0, log.read_text()[-2000:]
 
         store = Store(pg_schema_url)
         rows = store.notifications()

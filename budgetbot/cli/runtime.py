@@ -72,9 +72,15 @@ class Runtime:
     def __repr__(self) -> str:
         return "Runtime()"  # settings hold secrets: say nothing about them
 
+    def _open(self) -> None:
+        # A connection built after close() would never be closed: refuse instead.
+        if self._closed:
+            raise RuntimeError("the runtime is closed")
+
     def store(self) -> Store:
         """The state store at DATABASE_URL, created or upgraded on first use."""
         with self._lock:
+            self._open()
             if self._store is None:
                 self._store = self.settings.store()
             return self._store
@@ -82,6 +88,7 @@ class Runtime:
     def ionq(self) -> IonQClient:
         """The IonQ client; raises ``MissingSetting`` when the IonQ settings are missing."""
         with self._lock:
+            self._open()
             if self._ionq is None:
                 base_url, org_id, key = self._endpoint or self.settings.require_ionq()
                 if self._limits is None:

@@ -71,6 +71,10 @@ def test_close_closes_each_connection_once(tmp_path):
     runtime.close()
     assert closed == ["store"]
     assert client._http.is_closed
+    with pytest.raises(RuntimeError, match="closed"):
+        runtime.ionq()  # a client built now would never be closed
+    with pytest.raises(RuntimeError, match="closed"):
+        runtime.usage_source()
 
 
 def test_missing_ionq_settings_create_no_database(tmp_path):

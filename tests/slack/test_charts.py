@@ -25,10 +25,10 @@ from budgetbot.slack.deliver import CHART_LINK_TEXT, SlackSink, make_web_client
 from budgetbot.slack.listeners.commands import share_chart
 from budgetbot.slack.upload import upload_chart
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
+from tests.render.test_chart import PNG_SIGNATURE, small_digest, small_report
 from tests.slack.conftest import TOKEN
 from tests.slack.test_commands import _deps, _settings, command, wait_for_responses
 from tests.support import RecordedSleep, settle, wait_for
-from tests.test_chart import PNG_SIGNATURE, small_digest, small_report
 
 KEY = "digest|weekly|2026-11-16T08:00:00+00:00"
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-__all__ = ["DEFAULT_GRACE", "Job", "Scheduler", "last_time", "next_time"]
+__all__ = ["DEFAULT_GRACE", "Job", "Scheduler", "last_time", "next_time", "scaled_clock"]
 
 log = logging.getLogger("budgetbot.schedule")
 
@@ -39,6 +39,31 @@ def last_time(cron: str, tz: str, at: dt.datetime) -> dt.datetime:
     local = (at + dt.timedelta(microseconds=1)).astimezone(ZoneInfo(tz))
     found: dt.datetime = croniter(cron, local).get_prev(dt.datetime)
     return found.astimezone(dt.UTC)
+
+
+def _wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def scaled_clock(
+    start: dt.datetime | None = None,
+    rate: float = 1.0,
+    anchor: float | None = None,
+    *,
+    wall: Callable[[], dt.datetime] = _wall_clock,
+) -> Callable[[], dt.datetime]:
+    """The clock process's clock: ``wall`` itself by default, or a simulated one for tests and
+    rehearsals that reads ``start`` at ``anchor`` and runs ``rate`` times as fast.
+
+    ``anchor`` (a Unix time, default: now) lets several processes share one simulated clock.
+    """
+    started = dt.datetime.fromtimestamp(anchor, dt.UTC) if anchor else wall()
+    base = start or started
+
+    def clock() -> dt.datetime:
+        return base + (wall() - started) * rate
+
+    return clock
 
 
 @dataclass(frozen=True)
@@ -109,6 +134,9 @@ class Scheduler:
         self.catch_up(now)
         due = {job.name: next_time(job.cron, job.timezone, now) for job in self.jobs}
         by_name = {job.name: job for job in self.jobs}
+        if due:
+            first = min(due, key=lambda name: due[name])
+            log.info("caught up; next: %s at %s", first, due[first].isoformat())
         while self.jobs:
             soonest = min([*due.values(), *(at for _, at in self.retries.values())])
             delay = (soonest - self.clock()).total_seconds()

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
+import logging
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from budgetbot.scheduler import Job, Scheduler, last_time, next_time
-from tests.support import API_KEY, outbox_rows, wait_for
+from budgetbot.scheduler import Job, Scheduler, last_time, next_time, scaled_clock
+from tests.support import API_KEY, budgetbot_command, outbox_rows, process_env, wait_for
 
 UTC = dt.UTC
 
@@ -93,6 +91,30 @@ def test_a_failing_job_does_not_stop_the_clock():
     assert len(ran) == 2
 
 
+def test_the_scheduler_says_when_it_has_caught_up(caplog):
+    """One line after the catch-up names the next job: an operator (and a test watching the
+    process) knows the process is now only waiting, without sleeping on it."""
+    caplog.set_level(logging.INFO, logger="budgetbot.schedule")
+    job = Job("digest weekly", "0 9 * * MON", "Europe/Berlin", lambda _: None)
+    fake = FakeTime(t("2026-11-23T07:00:00+00:00"), t("2026-11-23T07:30:00+00:00"))
+    Scheduler([job], clock=fake.clock, wait=fake.wait).run()
+    assert "caught up; next: digest weekly at 2026-11-23T08:00:00+00:00" in caplog.messages
+
+
+def test_scaled_clock_runs_from_its_start_at_its_rate():
+    wall = [t("2026-12-04T10:00:00+00:00")]
+    clock = scaled_clock(t("2026-11-23T07:59:00+00:00"), 60.0, wall=lambda: wall[0])
+    assert clock() == t("2026-11-23T07:59:00+00:00")
+    wall[0] += dt.timedelta(seconds=2)
+    assert clock() == t("2026-11-23T08:01:00+00:00")  # two real seconds, two simulated minutes
+    real = scaled_clock(wall=lambda: wall[0])
+    assert real() == wall[0]
+    # Two processes given one anchor (a Unix time) read one simulated clock.
+    anchor = wall[0].timestamp() - 10
+    shared = scaled_clock(t("2026-11-01T00:00:00+00:00"), 2.0, anchor, wall=lambda: wall[0])
+    assert shared() == t("2026-11-01T00:00:20+00:00")
+
+
 # -- the real process, killed across the digest's minute -------------------------------------
 
 DIGEST_POLICY = """
@@ -108,36 +130,49 @@ digests:
 def clock_env(sim, org, tmp_path: Path) -> dict[str, str]:
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "digest.yaml").write_text(DIGEST_POLICY)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IONQ_"))}
-    env.update(
+    return process_env(
         IONQ_BASE_URL=sim.base_url,
         IONQ_ORG_ID=org.org_id,
         IONQ_API_KEY=API_KEY,
         DATABASE_URL=f"sqlite:///{tmp_path / 'state.db'}",
-        BUDGETBOT_POLICIES=str(tmp_path / "rules"),
+        BUDGETBOT_POLICIES=tmp_path / "rules",
         BUDGETBOT_CHECK_SCHEDULE="0 0 1 1 *",  # keep the check cycle out of this test
     )
-    return env
 
 
-def start_schedule(env: dict[str, str], cwd: Path, clock_start: str, rate: float):
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "budgetbot",
-            "schedule",
-            "--clock-start",
-            clock_start,
-            "--clock-rate",
-            str(rate),
-        ],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+class Clock:
+    """A running ``budgetbot schedule`` whose log is a file the test can watch."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, clock_start: str, rate: float) -> None:
+        self.log = cwd / f"schedule-{clock_start}.log"
+        with self.log.open("w") as err:
+            self.proc = subprocess.Popen(
+                budgetbot_command(
+                    "schedule", "--clock-start", clock_start, "--clock-rate", str(rate)
+                ),
+                env=env,
+                cwd=cwd,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+            )
+
+    def caught_up(self) -> None:
+        """Wait until the process has run what was due at its start and only waits now."""
+        wait_for(lambda: "caught up; next:" in self.log.read_text(), message=self.log.read_text)
+
+    def stop(self) -> str:
+        """SIGTERM, then its standard output; it must stop cleanly."""
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=20)
+        assert self.proc.returncode == 0, self.log.read_text()
+        return out
+
+    def kill(self) -> str:
+        """SIGKILL (no clean shutdown), then its standard output."""
+        self.proc.kill()
+        out, _ = self.proc.communicate(timeout=10)
+        return out
 
 
 def digests(tmp_path: Path) -> list[tuple[str, bool]]:
@@ -146,39 +181,29 @@ def digests(tmp_path: Path) -> list[tuple[str, bool]]:
 
 def test_killed_before_the_minute_posts_once_after_restart(clock_env, tmp_path):
     # 08:59:00 Berlin; killed before 09:00 (SIGKILL: no clean shutdown).
-    proc = start_schedule(clock_env, tmp_path, "2026-11-23T08:59:00+01:00", 1.0)
-    time.sleep(1.5)
-    proc.kill()
-    proc.wait(10)
+    clock = Clock(clock_env, tmp_path, "2026-11-23T08:59:00+01:00", 1.0)
+    clock.caught_up()
+    clock.kill()
     assert not (tmp_path / "state.db").exists() or digests(tmp_path) == []
     # Back at 09:05, within the grace window: the missed digest goes out once.
-    proc = start_schedule(clock_env, tmp_path, "2026-11-23T09:05:00+01:00", 1.0)
+    clock = Clock(clock_env, tmp_path, "2026-11-23T09:05:00+01:00", 1.0)
     wait_for(lambda: (tmp_path / "state.db").exists() and any(s for _, s in digests(tmp_path)))
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0, err
-    assert out.count("DIGEST") == 1
+    assert clock.stop().count("DIGEST") == 1
     # And once more at 09:10: nothing new.
-    proc = start_schedule(clock_env, tmp_path, "2026-11-23T09:10:00+01:00", 1.0)
-    time.sleep(2.0)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=20)
-    assert "DIGEST" not in out
+    clock = Clock(clock_env, tmp_path, "2026-11-23T09:10:00+01:00", 1.0)
+    clock.caught_up()
+    assert "DIGEST" not in clock.stop()
     rows = digests(tmp_path)
     assert rows == [("digest|weekly|2026-11-23T08:00:00+00:00", True)]
 
 
 def test_killed_right_after_posting_does_not_post_again(clock_env, tmp_path):
-    proc = start_schedule(clock_env, tmp_path, "2026-11-23T08:59:58+01:00", 1.0)
+    clock = Clock(clock_env, tmp_path, "2026-11-23T08:59:58+01:00", 1.0)
     wait_for(lambda: (tmp_path / "state.db").exists() and any(s for _, s in digests(tmp_path)))
-    proc.kill()
-    out, _ = proc.communicate(timeout=10)
-    assert out.count("DIGEST") == 1
-    proc = start_schedule(clock_env, tmp_path, "2026-11-23T09:01:00+01:00", 1.0)
-    time.sleep(2.0)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=20)
-    assert "DIGEST" not in out
+    assert clock.kill().count("DIGEST") == 1
+    clock = Clock(clock_env, tmp_path, "2026-11-23T09:01:00+01:00", 1.0)
+    clock.caught_up()
+    assert "DIGEST" not in clock.stop()
     assert len(digests(tmp_path)) == 1
 
 

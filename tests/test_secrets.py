@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +25,7 @@ from budgetbot.sim import SimOrg, SimServer
 from budgetbot.store import Store
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.test_signing import signed_headers
+from tests.support import budgetbot_command, process_env, wait_for
 
 IONQ_KEY = "ionq-K3Y-0f-known-value-91c2"
 BOT_TOKEN = "xoxb-known-b0t-t0ken-55e1"
@@ -132,10 +131,9 @@ def free_port() -> int:
 
 def serve_and_ask(world: dict[str, str], tmp_path: Path) -> str:
     port = free_port()
-    env = {k: v for k, v in os.environ.items()}
-    env.update({k: v for k, v in world.items() if not k.startswith("_")})
+    env = process_env(**{k: v for k, v in world.items() if not k.startswith("_")})
     proc = subprocess.Popen(
-        [sys.executable, "-m", "budgetbot", "serve", "--port", str(port), "--now", NOW],
+        budgetbot_command("serve", "--port", str(port), "--now", NOW),
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -144,14 +142,16 @@ def serve_and_ask(world: dict[str, str], tmp_path: Path) -> str:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+
+        def answering() -> bool:
             try:
-                if httpx.get(base + "/healthz").status_code in (200, 503):
-                    break
+                return httpx.get(base + "/healthz").status_code in (200, 503)
             except httpx.TransportError:
-                time.sleep(0.1)
-        for text in ("project weekly", "budgets", "projekt", "user daily 7d"):
+                return False
+
+        wait_for(answering)
+        texts = ("project weekly", "budgets", "projekt", "user daily 7d")
+        for text in texts:
             body = urlencode(
                 {
                     "team_id": "T123",
@@ -165,7 +165,8 @@ def serve_and_ask(world: dict[str, str], tmp_path: Path) -> str:
             headers = signed_headers(SIGNING, int(time.time()), body)
             httpx.post(base + "/slack/events", content=body, headers=headers, timeout=10)
         httpx.post(base + "/slack/events", content="x=1", headers={"X-Slack-Signature": "v0=no"})
-        time.sleep(1.0)  # let the listeners answer (their output is what we search)
+        # Let the listeners answer (their output is what we search): each command answers once.
+        wait_for(lambda: len(world["_slack"].responses("s")) >= len(texts))  # type: ignore[attr-defined]
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)

@@ -1,24 +1,24 @@
 """The Bolt app: built in one place, from settings and a few dependencies.
 
-:func:`build_app` is the only constructor of the Bolt ``App``. It runs in HTTP mode with
-``process_before_response=False``: Bolt answers Slack as soon as a listener calls ``ack()`` and
-lets the listener go on in :data:`LISTENER_THREADS` worker threads (Bolt's default of 5 would queue
-the sixth slash command behind five slow IonQ queries). Request verification is always on, with
-a verifier that refuses (401) rather than raises on a malformed timestamp or signature, so the
-error handler never sees an unverified request (see :mod:`budgetbot.slack.inbound`). Bolt checks
-the token with ``auth.test`` while it is built, so a refused token stops ``serve`` at start-up
+:func:`build_app` is the only constructor of the Bolt ``App``; what its listeners need comes in
+a :class:`~budgetbot.slack.deps.Deps` (built by ``budgetbot serve`` from the shared runtime). It
+runs in HTTP mode with ``process_before_response=False``: Bolt answers Slack as soon as a listener
+calls ``ack()`` and lets the listener go on in :data:`LISTENER_THREADS` worker threads (Bolt's
+default of 5 would queue the sixth slash command behind five slow IonQ queries). Request
+verification is always on, with a verifier that refuses (401) rather than raises on a malformed
+timestamp or signature, so the error handler never sees an unverified request (see
+:mod:`budgetbot.slack.inbound`). Bolt checks the token with ``auth.test`` while it is built, so a
+refused token stops ``serve`` at start-up
 rather than at the first request.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import signal
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.error import URLError
 
@@ -27,16 +27,13 @@ from slack_bolt.error import BoltError
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from budgetbot.ionq import IonQClient
-from budgetbot.rules import PolicySet
 from budgetbot.settings import Settings
-from budgetbot.store import Store
-from budgetbot.usage import UsageSource
-from budgetbot.usage.cache import UsageCache
 
 from .deliver import make_web_client
+from .deps import Deps
 from .inbound import RequestSignature, payload_problem
 from .listeners import register_listeners
+from .replies import APOLOGY
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -46,13 +43,9 @@ __all__ = [
     "INTERACTIVE_ATTEMPTS",
     "INTERACTIVE_DEADLINE",
     "LISTENER_THREADS",
-    "Deps",
-    "IonQConnection",
     "SlackStartupError",
     "build_app",
-    "deps_from_settings",
     "run_socket_mode",
-    "utc_now",
 ]
 
 log = logging.getLogger("budgetbot.slack")
@@ -62,90 +55,10 @@ LISTENER_THREADS = 64
 #: Someone is waiting in Slack: give up on IonQ sooner than a scheduled check would.
 INTERACTIVE_DEADLINE = 20.0
 INTERACTIVE_ATTEMPTS = 3
-#: What Slack shows when a listener fails in a way nobody planned for (details are in the log).
-APOLOGY = "Sorry, something went wrong inside budgetbot; the details are in its log."
 
 
 class SlackStartupError(Exception):
     """``serve`` cannot start; the message is one line that names the setting to check."""
-
-
-def utc_now() -> dt.datetime:
-    """The wall clock, in UTC: read once per request."""
-    return dt.datetime.now(dt.UTC)
-
-
-class IonQConnection:
-    """One IonQ client shared by every request, created on first use.
-
-    Each request gets its own :class:`UsageSource` (a memo for that request only) over the shared
-    client, whose HTTP connection pool is thread-safe. Missing IonQ settings surface as
-    :class:`~budgetbot.settings.MissingSetting` when a request needs data, not at start-up.
-    """
-
-    def __init__(
-        self, settings: Settings, now: Callable[[], dt.datetime] = lambda: utc_now()
-    ) -> None:
-        self._settings = settings
-        self._now = now
-        self._client: IonQClient | None = None
-        self._cache: UsageCache | None = None
-        self._lock = threading.Lock()
-
-    def source(self) -> UsageSource:
-        with self._lock:
-            if self._client is None or self._cache is None:
-                base_url, org_id, key = self._settings.require_ionq()
-                self._client = IonQClient(
-                    base_url,
-                    org_id,
-                    key,
-                    deadline=INTERACTIVE_DEADLINE,
-                    max_attempts=INTERACTIVE_ATTEMPTS,
-                )
-                # One cache for every request: settled buckets from the store, and identical
-                # concurrent commands sharing one IonQ call.
-                self._cache = UsageCache(self._client, self._settings.store())
-            client, cache = self._client, self._cache
-        return UsageSource(client, cache=cache, today=self._now().date())
-
-    def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-
-
-@dataclass(frozen=True)
-class Deps:
-    """What the listeners need besides the request: policies, usage and the clock."""
-
-    rules: PolicySet
-    #: A fresh usage source (its own per-request memo) each call.
-    usage_source: Callable[[], UsageSource]
-    #: Read once per request.
-    now: Callable[[], dt.datetime] = utc_now
-    #: Called when the process stops (closes the IonQ connection).
-    close: Callable[[], None] = field(default=lambda: None)
-    #: Slack user or channel ids that may see spend by user; None: everyone.
-    user_report_viewers: frozenset[str] | None = None
-    #: The state store: snoozes and acknowledgements from buttons, App Home viewers, the outbox.
-    store: Store | None = None
-
-
-def deps_from_settings(
-    settings: Settings, rules: PolicySet, *, now: Callable[[], dt.datetime] = utc_now
-) -> Deps:
-    """Dependencies for ``serve``: the loaded policies and an IonQ connection from settings."""
-    connection = IonQConnection(settings, now)
-    return Deps(
-        rules=rules,
-        usage_source=connection.source,
-        now=now,
-        close=connection.close,
-        user_report_viewers=settings.user_report_viewers,
-        store=settings.store(),
-    )
 
 
 def _startup_error(exc: Exception) -> SlackStartupError:

@@ -12,14 +12,37 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import ClassVar, Final
 
-if TYPE_CHECKING:
-    from .model import Figures
-
-__all__ = ["MEASURES", "US_PER_HOUR", "Measure", "measure", "register", "unregister", "watch"]
+__all__ = [
+    "MEASURES",
+    "US_PER_HOUR",
+    "Figures",
+    "Measure",
+    "measure",
+    "register",
+    "unregister",
+    "watch",
+]
 
 US_PER_HOUR: Final = Decimal(3_600_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Exact figures of a bucket or of a listed group within it.
+
+    ``usd`` is None when IonQ gave no USD figure (an amount in credits with no per-unit
+    breakdown); ``time_us`` and ``jobs`` are None when IonQ omitted them for a listed group.
+    """
+
+    usd: Decimal | None
+    time_us: Decimal | None
+    jobs: int | None
+
+    def get(self, measure: Measure) -> Decimal | None:
+        """This figure in ``measure`` (the measure knows how to read it)."""
+        return measure.read(self)
 
 
 @dataclass(frozen=True, eq=False)

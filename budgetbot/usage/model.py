@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .measures import MEASURES, US_PER_HOUR, Measure
+from .measures import MEASURES, US_PER_HOUR, Figures, Measure
 
 __all__ = [
     "US_PER_HOUR",
@@ -55,23 +55,6 @@ class Bound:
 
 
 ZERO_BOUND = Bound(ZERO, ZERO)
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """Exact figures of a bucket or of a listed group within it.
-
-    ``usd`` is None when IonQ gave no USD figure (an amount in credits with no per-unit
-    breakdown); ``time_us`` and ``jobs`` are None when IonQ omitted them for a listed group.
-    """
-
-    usd: Decimal | None
-    time_us: Decimal | None
-    jobs: int | None
-
-    def get(self, measure: Measure) -> Decimal | None:
-        """This figure in ``measure`` (the measure knows how to read it)."""
-        return measure.read(self)
 
 
 @dataclass(frozen=True)

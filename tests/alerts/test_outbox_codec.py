@@ -19,8 +19,8 @@ from budgetbot.alerts.outbox import (
     decode,
     encode,
 )
+from tests.render.test_chart import small_digest
 from tests.slack.conftest import make_finding
-from tests.test_chart import small_digest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "budgetbot"
 

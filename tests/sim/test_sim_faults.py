@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from budgetbot.sim import SimOrg, SimServer
+from tests.support import wait_for
 
 Get = Callable[..., httpx.Response]
 WEEK = {
@@ -226,7 +227,7 @@ def test_stop_wakes_a_hanging_request(sim_org: SimOrg, sim_key: str) -> None:
         pending = pool.submit(
             httpx.get, url, params=WEEK, headers={"Authorization": f"apiKey {sim_key}"}, timeout=30
         )
-        time.sleep(0.1)
+        wait_for(lambda: server.pending_faults == 0, 5)  # the request is hanging now
         started = time.monotonic()
         server.stop()
         assert time.monotonic() - started < 2

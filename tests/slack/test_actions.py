@@ -25,6 +25,7 @@ from budgetbot.alerts.cycle import CycleResult
 from budgetbot.alerts.decide import Decision, Reason, decide, snooze
 from budgetbot.alerts.pipeline import run_check
 from budgetbot.cli import main
+from budgetbot.cli.runtime import serve_runtime
 from budgetbot.ionq import IonQClient
 from budgetbot.render.blocks import (
     ACK_ACTION,
@@ -41,8 +42,9 @@ from budgetbot.render.blocks import (
 from budgetbot.rules import PolicySet, load_policies
 from budgetbot.settings import Settings
 from budgetbot.sim import SimServer
-from budgetbot.slack.app import Deps, IonQConnection, build_app
+from budgetbot.slack.app import build_app
 from budgetbot.slack.deliver import make_web_client
+from budgetbot.slack.deps import Deps
 from budgetbot.slack.listeners.actions import ALERT_ACTIONS
 from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.store import Store
@@ -50,7 +52,7 @@ from budgetbot.usage import UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
 from tests.slack.conftest import make_finding, slack_settings
 from tests.slack.test_signing import signed_headers
-from tests.support import API_KEY
+from tests.support import API_KEY, settle, wait_for
 
 SECRET = "actions-signing-secret"
 BOT_TOKEN = "xoxb-actions-token"
@@ -119,10 +121,14 @@ def app(
     clock: Clock,
 ) -> Iterator[App]:
     settings = _settings(sim, fake, db_url, rules_dir)
-    connection = IonQConnection(settings)
+    connection = serve_runtime(settings)
     store = Store(db_url)  # the web process's own store, as `serve` would have
     deps = Deps(
-        rules=rules, usage_source=connection.source, now=clock, close=connection.close, store=store
+        rules=rules,
+        usage_source=connection.usage_source,
+        now=clock,
+        close=connection.close,
+        store=store,
     )
     yield build_app(settings, deps)
     connection.close()
@@ -202,13 +208,11 @@ def click(
 
 
 def wait_for_updates(fake: FakeSlack, count: int = 1) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    def enough() -> list[dict[str, Any]]:
         found = fake.calls_to("chat.update")
-        if len(found) >= count:
-            return found
-        time.sleep(0.02)
-    raise AssertionError("no chat.update")
+        return found if len(found) >= count else []
+
+    return wait_for(enough, 15, message="no chat.update")
 
 
 def status_text(message: dict[str, Any]) -> str:
@@ -389,7 +393,7 @@ def test_unsigned_click_is_refused(
     cycle(sim, fake, db_url, rules, T1)
     assert click(app, fake, ACK_ACTION, sign=False).status == 401
     assert click(app, fake, SNOOZE_DAY_ACTION, sign=False).status == 401
-    time.sleep(0.2)
+    settle(app)
     assert fake.calls_to("chat.update") == []
     store = Store(db_url)
     assert store.active_snoozes(T1) == {}
@@ -403,7 +407,7 @@ def test_console_link_click_is_only_acknowledged(
 ) -> None:
     cycle(sim, fake, db_url, rules, T1)
     assert click(app, fake, CONSOLE_ACTION).status == 200
-    time.sleep(0.2)
+    settle(app)
     assert fake.calls_to("chat.update") == []
     assert set(ALERT_ACTIONS) == {SNOOZE_DAY_ACTION, SNOOZE_PERIOD_ACTION, ACK_ACTION}
 

@@ -8,7 +8,6 @@ message still goes out on its own text and per-day trend, and the failure is one
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,16 +19,17 @@ from slack_sdk import WebClient
 
 from budgetbot.alerts.notifiers import OutgoingDigest
 from budgetbot.sim import SimServer
+from budgetbot.slack.answers import Reply
 from budgetbot.slack.app import build_app
 from budgetbot.slack.deliver import CHART_LINK_TEXT, make_web_client
-from budgetbot.slack.listeners.commands import Reply, share_chart
+from budgetbot.slack.listeners.commands import share_chart
 from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.slack.upload import upload_chart
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
+from tests.render.test_chart import PNG_SIGNATURE, small_digest, small_report
 from tests.slack.conftest import TOKEN
 from tests.slack.test_commands import _deps, _settings, command, wait_for_responses
-from tests.support import RecordedSleep
-from tests.test_chart import PNG_SIGNATURE, small_digest, small_report
+from tests.support import RecordedSleep, settle, wait_for
 
 KEY = "digest|weekly|2026-11-16T08:00:00+00:00"
 
@@ -165,12 +165,7 @@ def app(
 
 
 def _wait_for_call(fake: FakeSlack, method: str) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if found := fake.calls_to(method):
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"no call to {method}")
+    return wait_for(lambda: fake.calls_to(method), 15, message=f"no call to {method}")
 
 
 def test_shared_slash_command_report_is_followed_by_its_chart(
@@ -187,7 +182,7 @@ def test_shared_slash_command_report_is_followed_by_its_chart(
 def test_private_slash_command_report_uploads_nothing(app: App, fake_slack: FakeSlack) -> None:
     command(app, "project weekly", fake_slack.response_url("p"))
     wait_for_responses(fake_slack, "p")
-    time.sleep(0.3)  # the listener would upload right after answering
+    settle(app)  # the listener would upload right after answering
     assert fake_slack.calls_to("files.getUploadURLExternal") == []
 
 

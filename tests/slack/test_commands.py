@@ -18,32 +18,27 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt import App, BoltRequest, BoltResponse
 
+from budgetbot.cli.runtime import serve_runtime
 from budgetbot.ionq import IonQAuthError, IonQNotFound, IonQUnavailable
 from budgetbot.rules import load_policies
 from budgetbot.settings import MissingSetting, Settings
 from budgetbot.sim import SimServer
-from budgetbot.slack.app import (
+from budgetbot.slack.answers import Reply, corrected_command, read_command
+from budgetbot.slack.app import SlackStartupError, build_app
+from budgetbot.slack.deps import Deps
+from budgetbot.slack.replies import (
     APOLOGY,
-    Deps,
-    IonQConnection,
-    SlackStartupError,
-    build_app,
-)
-from budgetbot.slack.listeners.commands import (
     IONQ_DOWN,
     IONQ_KEY_REJECTED,
     NOT_CONNECTED,
     WORKING,
-    Reply,
-    corrected_command,
     failure_sentence,
-    read_command,
 )
 from budgetbot.usage import UsageDataError, UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
 from tests.slack.conftest import slack_settings
 from tests.slack.test_signing import signed_headers
-from tests.support import NOW
+from tests.support import NOW, settle, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "in-process-signing-secret"
@@ -69,10 +64,10 @@ def _settings(sim: SimServer, fake: FakeSlack, **over: Any) -> Settings:
 
 
 def _deps(settings: Settings, source: Callable[[], UsageSource] | None = None) -> Deps:
-    connection = IonQConnection(settings)
+    connection = serve_runtime(settings)
     return Deps(
         rules=load_policies(REPO / "policies"),
-        usage_source=source or connection.source,
+        usage_source=source or connection.usage_source,
         now=lambda: NOW,
         close=connection.close,
     )
@@ -105,13 +100,11 @@ def command(app: App, text: str, response_url: str, *, sign: bool = True) -> Bol
 
 
 def wait_for_responses(fake: FakeSlack, id_: str, count: int = 1) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    def enough() -> list[dict[str, Any]]:
         found = fake.responses(id_)
-        if len(found) >= count:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"no answer at response_url {id_!r}")
+        return found if len(found) >= count else []
+
+    return wait_for(enough, 15, message=f"no answer at response_url {id_!r}")
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -158,16 +151,16 @@ def test_failure_sentences() -> None:
 def test_absurd_texts_get_help_after_a_bounded_number_of_parses(
     text: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from budgetbot.slack.listeners import commands
+    from budgetbot.slack import answers
 
     parsed: list[int] = []
-    real = commands.parse_command
+    real = answers.parse_command
 
     def counting(t: str) -> Any:
         parsed.append(len(t))
         return real(t)
 
-    monkeypatch.setattr(commands, "parse_command", counting)
+    monkeypatch.setattr(answers, "parse_command", counting)
     reply = read_command(text, NOW)
     assert isinstance(reply, Reply) and "/ionq-usage" in reply.text
     assert len(parsed) <= 1  # no "did you mean" search over every word of it
@@ -228,7 +221,7 @@ def test_help_is_answered_after_the_ack_and_asks_nothing_of_ionq(
     assert response.status == 200 and json.loads(response.body)["text"] == WORKING
     (answer,) = wait_for_responses(fake, "t")
     assert "Did you mean" in text_of(answer) and "/ionq-usage project weekly" in text_of(answer)
-    time.sleep(0.2)  # nothing else should arrive later either
+    settle(app)  # nothing else should arrive later either
     assert sim.usage_requests == []
     assert len(fake.responses("h")) == 1 and len(fake.responses("t")) == 1
 
@@ -296,7 +289,7 @@ def test_bad_signature_is_refused_before_any_listener(
     app: App, sim: SimServer, fake: FakeSlack
 ) -> None:
     assert command(app, "project", fake.response_url("u"), sign=False).status == 401
-    time.sleep(0.2)
+    settle(app)
     assert fake.responses("u") == [] and sim.usage_requests == []
 
 
@@ -309,7 +302,7 @@ def test_a_timestamp_that_is_no_number_is_401_in_process_too(
     )
     headers = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": "v0=" + "0" * 64}
     assert app.dispatch(BoltRequest(body=body, headers=headers)).status == 401
-    time.sleep(0.2)
+    settle(app)
     assert fake.responses("n") == [] and sim.usage_requests == []
 
 
@@ -417,7 +410,7 @@ def test_spend_by_user_is_limited_to_listed_people_and_channels(
 
 
 def test_who_may_see_spend_by_user() -> None:
-    from budgetbot.slack.listeners.commands import may_see_users
+    from budgetbot.slack.answers import may_see_users
 
     deps = Deps(
         rules=load_policies(REPO / "policies"),

@@ -21,21 +21,23 @@ from slack_bolt import App, BoltRequest, BoltResponse
 
 from budgetbot.alerts.pipeline import run_check
 from budgetbot.cli import main
+from budgetbot.cli.runtime import serve_runtime
 from budgetbot.ionq import IonQClient
 from budgetbot.render.home import MAX_HOME_BLOCKS, RECENT_ALERTS, HomeAlert, home_view
 from budgetbot.rules import PolicySet, load_policies
 from budgetbot.rules.findings import Burn, Figure
 from budgetbot.sim import SimServer
-from budgetbot.slack.app import Deps, IonQConnection, build_app
+from budgetbot.slack.app import build_app
 from budgetbot.slack.deliver import make_web_client
-from budgetbot.slack.listeners.events import HomeRefresher
+from budgetbot.slack.deps import Deps
+from budgetbot.slack.home import HomeRefresher
 from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
 from tests.slack.conftest import make_finding, slack_settings
 from tests.slack.test_signing import sign
-from tests.support import API_KEY, NOW
+from tests.support import API_KEY, NOW, settle, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "home-signing-secret"
@@ -63,10 +65,10 @@ def _app(
         bot_token=BOT_TOKEN,
         signing_secret=SECRET,
     )
-    connection = IonQConnection(settings)
+    connection = serve_runtime(settings)
     deps = Deps(
         rules=rules,
-        usage_source=connection.source,
+        usage_source=connection.usage_source,
         now=lambda: NOW,
         close=connection.close,
         user_report_viewers=viewers,
@@ -110,13 +112,9 @@ def open_home(app: App, user: str, *, tab: str = "home", secret: str = SECRET) -
 
 
 def wait_for_view(fake: FakeSlack, user: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        view = fake.views().get(user)
-        if view is not None:
-            return view
-        time.sleep(0.02)
-    raise AssertionError(f"no Home view published for {user}")
+    return wait_for(
+        lambda: fake.views().get(user), 15, message=f"no Home view published for {user}"
+    )
 
 
 def text_of(view: dict[str, Any]) -> str:
@@ -146,7 +144,7 @@ def test_opening_the_home_tab_publishes_every_policy(
 def test_messages_tab_and_bad_signatures_publish_nothing(app: App, fake: FakeSlack) -> None:
     assert open_home(app, "U0BOB", tab="messages").status == 200
     assert open_home(app, "U0EVE", secret="wrong").status == 401
-    time.sleep(0.3)
+    settle(app)
     assert fake.views() == {}
 
 

@@ -31,14 +31,15 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from budgetbot.cli.runtime import serve_runtime, slack_deps
 from budgetbot.render.blocks import ACK_ACTION, AlertRef, alert_ref_value
 from budgetbot.rules import load_policies
 from budgetbot.sim import SimOrg, SimServer
-from budgetbot.slack.app import build_app, deps_from_settings, socket_mode_handler
+from budgetbot.slack.app import build_app, socket_mode_handler
 from budgetbot.slack.web import create_wsgi_app
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.conftest import slack_settings
-from tests.support import API_KEY, NOW
+from tests.support import API_KEY, NOW, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "inbound-signing-secret-3c9e"
@@ -104,7 +105,11 @@ def inbound(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inbound]:
             bot_token=BOT_TOKEN,
             signing_secret=SECRET,
         )
-        deps = deps_from_settings(settings_, load_policies(REPO / "policies"), now=lambda: NOW)
+        deps = slack_deps(
+            serve_runtime(settings_, now=lambda: NOW),
+            load_policies(REPO / "policies"),
+            now=lambda: NOW,
+        )
         app = build_app(settings_, deps)
         dispatched: list[BoltRequest] = []
         real_dispatch = app.dispatch
@@ -515,12 +520,7 @@ def test_law_signed_malformed_requests_are_4xx_with_one_log_line(
 
 
 def _wait(predicate: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("nothing arrived")
+    wait_for(predicate, 15, message="nothing arrived")
 
 
 def test_signed_slash_command_and_click_still_work(inbound: Inbound) -> None:

@@ -7,12 +7,10 @@ SIGTERM at the end, and nothing it logged may contain a secret.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,11 +23,10 @@ import httpx
 import pytest
 
 from budgetbot.sim import SimOrg, SimServer
-from budgetbot.slack.app import APOLOGY
-from budgetbot.slack.listeners.commands import IONQ_DOWN, WORKING
+from budgetbot.slack.replies import APOLOGY, IONQ_DOWN, WORKING
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
 from tests.slack.test_signing import sign, signed_headers
-from tests.support import NOW
+from tests.support import NOW, budgetbot_command, process_env, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 BOT_TOKEN = "xoxb-test-7f3a9c1e5b-serve-token"
@@ -54,31 +51,21 @@ class Served:
 
 
 def _env(tmp: Path, sim: SimServer, fake: FakeSlack, **over: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "IONQ_", "BUDGETBOT_", "DATABASE_URL", "PORT"))
+    settings = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.base_url,
+        "IONQ_BASE_URL": sim.base_url,
+        "IONQ_ORG_ID": sim.org_id,
+        "IONQ_API_KEY": IONQ_KEY,
+        "BUDGETBOT_POLICIES": str(REPO / "policies"),
+        "DATABASE_URL": f"sqlite:///{tmp / 'state.db'}",
     }
-    env.update(
-        {
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.base_url,
-            "IONQ_BASE_URL": sim.base_url,
-            "IONQ_ORG_ID": sim.org_id,
-            "IONQ_API_KEY": IONQ_KEY,
-            "BUDGETBOT_POLICIES": str(REPO / "policies"),
-            "DATABASE_URL": f"sqlite:///{tmp / 'state.db'}",
-            "PYTHONPATH": str(REPO),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    env.update(over)
-    return env
+    return process_env(**(settings | over))
 
 
 def _serve_cmd() -> list[str]:
-    return [sys.executable, "-m", "budgetbot", "serve", "--host", "127.0.0.1", "--port", "0"]
+    return budgetbot_command("serve", "--host", "127.0.0.1", "--port", "0")
 
 
 @pytest.fixture(scope="module")
@@ -119,27 +106,25 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def _wait_listening(proc: subprocess.Popen[bytes], stderr: Path) -> int:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    def port() -> int | None:
         m = LISTENING.search(stderr.read_text(errors="replace"))
         if m:
             return int(m.group(1))
         if proc.poll() is not None:
             raise AssertionError(f"serve exited {proc.returncode}:\n{stderr.read_text()}")
-        time.sleep(0.05)
-    raise AssertionError(f"serve did not start:\n{stderr.read_text()}")
+        return None
+
+    return wait_for(port, 20, message=lambda: f"serve did not start:\n{stderr.read_text()}")
 
 
 def _wait_healthy(url: str) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("no /healthz")
+            return False
+
+    wait_for(healthy, 10, message="no /healthz")
 
 
 @pytest.fixture(autouse=True)
@@ -189,13 +174,20 @@ def slash(served: Served, text: str, id_: str) -> tuple[httpx.Response, float]:
 
 
 def wait_answer(served: Served, id_: str, timeout: float = 20.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = served.fake.responses(id_)
-        if found:
-            return found[0]
-        time.sleep(0.05)
-    raise AssertionError(f"nothing arrived at response_url {id_!r}:\n{served.log()[-3000:]}")
+    found = wait_for(
+        lambda: served.fake.responses(id_),
+        timeout,
+        message=lambda: f"nothing arrived at response_url {id_!r}:\n{served.log()[-3000:]}",
+    )
+    return found[0]
+
+
+def handled_so_far(served: Served) -> None:
+    """A barrier instead of a sleep: a help command sent now is answered, so the requests sent
+    before it have been taken in and handled (help needs no IonQ, so it never waits)."""
+    marker = f"barrier-{time.monotonic_ns()}"
+    slash(served, "help", marker)
+    wait_answer(served, marker)
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -229,7 +221,7 @@ def test_unsigned_wrongly_signed_and_stale_requests_get_401(served: Served) -> N
         f"{served.url}/slack/events", content=body.replace("weekly", "daily"), headers=tampered
     )
     assert response.status_code == 401
-    time.sleep(0.3)
+    handled_so_far(served)
     assert served.sim.usage_requests == []
     assert served.fake.responses("denied") == []
 
@@ -247,7 +239,7 @@ def test_a_timestamp_that_is_no_number_gets_401_and_no_call_to_its_response_url(
         }
         response = httpx.post(f"{served.url}/slack/events", content=body, headers=headers)
         assert response.status_code == 401
-    time.sleep(0.3)  # nothing may arrive later either
+    handled_so_far(served)  # nothing may arrive later either
     assert served.fake.responses("no-number") == []
     assert served.sim.usage_requests == []
     assert "Traceback" not in served.log()
@@ -298,7 +290,7 @@ def test_help_and_typos_are_acknowledged_then_answered_without_ionq(
     assert expect in shown
     if text == "projekt weekly":
         assert "Did you mean" in shown
-    time.sleep(0.3)
+    handled_so_far(served)
     assert served.sim.usage_requests == []
     assert len(served.fake.responses(id_)) == 1
 

@@ -20,8 +20,8 @@ from budgetbot.slack.deliver import post_message
 from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.store import Store
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
+from tests.render.test_limits import burns, digest
 from tests.slack.conftest import make_finding
-from tests.slack.test_limits import burns, digest
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 

@@ -5,16 +5,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from slack_bolt import App
+
+from budgetbot.slack.deps import Deps
 
 from .actions import register as register_actions
 from .commands import register as register_commands
 from .events import register as register_events
-
-if TYPE_CHECKING:
-    from budgetbot.slack.app import Deps
 
 __all__ = ["register_listeners"]
 

@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
@@ -36,14 +36,12 @@ from budgetbot.render.blocks import (
 )
 from budgetbot.render.slack_text import MAX_VALUE
 from budgetbot.slack.deliver import update_message
+from budgetbot.slack.deps import Deps
+from budgetbot.slack.replies import NO_STORE, PERIOD_OVER
 from budgetbot.store import Store
-
-if TYPE_CHECKING:
-    from budgetbot.slack.app import Deps
 
 __all__ = [
     "ALERT_ACTIONS",
-    "PERIOD_OVER",
     "SNOOZE_DAY",
     "Click",
     "apply_action",
@@ -59,8 +57,6 @@ log = logging.getLogger("budgetbot.slack.actions")
 SNOOZE_DAY = dt.timedelta(hours=24)
 #: The buttons this module answers.
 ALERT_ACTIONS = (SNOOZE_DAY_ACTION, SNOOZE_PERIOD_ACTION, ACK_ACTION)
-PERIOD_OVER = "That alert's period is over already: there is nothing left to snooze."
-NO_STORE = "budgetbot has no state store here, so it cannot remember that; nothing was changed."
 
 
 def apply_action(

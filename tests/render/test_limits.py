@@ -32,8 +32,8 @@ from budgetbot.render.slack_text import cut, escape, fit_blocks
 from budgetbot.reports.digest import DigestReport, TopEntry
 from budgetbot.rules.findings import Burn, Figure
 from tests.fakes.slack_api import block_kit_errors, iter_blocks_text
+from tests.render.test_blocks import report
 from tests.slack.conftest import make_finding
-from tests.slack.test_blocks import report
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 LAW = settings(

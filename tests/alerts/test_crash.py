@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.slack_api import FakeSlack
-from tests.support import API_KEY, outbox_rows, wait_for
+from tests.support import API_KEY, budgetbot_command, outbox_rows, process_env, wait_for
 
 NOW = "2026-11-20T12:00:00+00:00"
 POLICY = """
@@ -47,23 +45,22 @@ def slack() -> Iterator[FakeSlack]:
 @pytest.fixture
 def env(sim, org, slack, tmp_path: Path) -> dict[str, str]:
     (tmp_path / "rules.yaml").write_text(POLICY)
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "IONQ_"))}
-    return base | {
-        "IONQ_BASE_URL": sim.base_url,
-        "IONQ_ORG_ID": org.org_id,
-        "IONQ_API_KEY": API_KEY,
-        "SLACK_BOT_TOKEN": "xoxb-crash-test",
-        "SLACK_API_URL": slack.base_url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
-        "BUDGETBOT_POLICIES": str(tmp_path / "rules.yaml"),
+    return process_env(
+        IONQ_BASE_URL=sim.base_url,
+        IONQ_ORG_ID=org.org_id,
+        IONQ_API_KEY=API_KEY,
+        SLACK_BOT_TOKEN="xoxb-crash-test",
+        SLACK_API_URL=slack.base_url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'state.db'}",
+        BUDGETBOT_POLICIES=tmp_path / "rules.yaml",
         # The killed process's lease must not hold the restarted one back: keep it tiny.
-        "BUDGETBOT_DELIVERY_LEASE": "0.001",
-    }
+        BUDGETBOT_DELIVERY_LEASE="0.001",
+    )
 
 
 def start_check(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "budgetbot", "check", "--now", NOW],
+        budgetbot_command("check", "--now", NOW),
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,
@@ -84,7 +81,7 @@ def posted_keys(slack: FakeSlack) -> Counter[str]:
 
 def finish(env: dict[str, str], cwd: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "budgetbot", "check", "--now", NOW],
+        budgetbot_command("check", "--now", NOW),
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -168,7 +165,7 @@ def test_a_killed_process_lease_is_taken_over_at_once(env, database_url, slack, 
     assert len(before) >= 3 and not any(sent for _, sent in before)
     slack.answer_delay.clear()
     done = subprocess.run(
-        [sys.executable, "-m", "budgetbot", "check", "--now", NOW],
+        budgetbot_command("check", "--now", NOW),
         env=env,
         cwd=tmp_path,
         capture_output=True,

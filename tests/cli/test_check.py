@@ -187,7 +187,7 @@ def test_validate_reports_every_error_with_file_and_line(tmp_path):
 
 
 def test_shipped_policies_validate_and_match_the_packaged_examples():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     result = CliRunner().invoke(main, ["validate", str(root / "policies")])
     assert result.exit_code == 0, result.output
     packaged = root / "budgetbot" / "sim" / "policies"
@@ -202,7 +202,7 @@ def test_shipped_policies_pass_the_printed_schema():
     result = CliRunner().invoke(main, ["schema"])
     assert result.exit_code == 0
     schema = json.loads(result.output)
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     for f in (root / "policies").glob("*.yaml"):
         jsonschema.validate(yaml.safe_load(f.read_text()), schema)
     with pytest.raises(jsonschema.ValidationError):

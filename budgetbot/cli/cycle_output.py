@@ -1,0 +1,45 @@
+"""What a check cycle did, printed for a terminal: alerts (on a dry run), what was held back and
+why, what was not delivered, and one summary line on stderr."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from budgetbot.alerts.cycle import CycleResult
+from budgetbot.alerts.decide import Reason
+from budgetbot.render.terminal import render_alert
+
+__all__ = ["print_cycle"]
+
+
+def print_cycle(result: CycleResult, now: dt.datetime, *, dry_run: bool) -> None:
+    for d in result.decisions:
+        if dry_run and d.notify:
+            click.echo(
+                render_alert(d.finding, channel=d.finding.channel, threaded=False)
+                + f"    -> would notify: {d.reason.value}"
+            )
+        elif not d.notify and d.reason in (Reason.UNCERTAIN, Reason.SNOOZED):
+            why = d.reason.value
+            if d.reason is Reason.SNOOZED and d.until is not None:
+                why = f"SNOOZED until {d.until:%Y-%m-%d %H:%M} UTC"
+            click.echo(
+                f"  not notified ({why}): {d.finding.rule} {d.finding.kind}"
+                f" {d.finding.level_text}% for {d.finding.group_name}",
+                err=True,
+            )
+    for note, error in result.failed:
+        click.echo(
+            f"  not delivered (kept for the next cycle): {note.dedup_key}: {error}", err=True
+        )
+    for waiting in result.waiting:
+        click.echo(f"  left to the live process delivering it: {waiting}", err=True)
+    click.echo(
+        f"check at {now:%Y-%m-%dT%H:%MZ}: {result.queries} IonQ queries,"
+        f" {len(result.findings)} findings, {len(result.to_notify)} to notify"
+        + ("" if dry_run else f", {len(result.sent)} sent, {len(result.failed)} failed")
+        + (f", {len(result.waiting)} being sent by another process" if result.waiting else ""),
+        err=True,
+    )

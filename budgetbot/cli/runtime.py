@@ -1,0 +1,223 @@
+"""The process's connections, built from settings once and shared by every part that needs them.
+
+A command (``check``, ``digest``, ``schedule``, ``serve``, ``demo``) makes one :class:`Runtime`;
+the check cycle, the digest poster, the scheduler's jobs and the Slack listeners all take the IonQ
+client, the usage cache, the store and the Slack client from it. Each is built on first use (a
+command that fails on a missing IonQ key has not created a database yet) and closed once, when
+the runtime is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from budgetbot.ionq import IonQClient
+from budgetbot.rules import PolicySet
+from budgetbot.settings import Settings
+from budgetbot.store import Store
+from budgetbot.usage import UsageSource
+from budgetbot.usage.cache import UsageCache
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from budgetbot.alerts.cycle import HomeHook
+    from budgetbot.alerts.notifiers import Notifier
+    from budgetbot.slack.deps import Deps
+
+__all__ = ["Runtime", "notice_channel", "serve_runtime", "slack_deps", "utc_now"]
+
+
+def utc_now() -> dt.datetime:
+    """The wall clock, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Runtime:
+    """Settings turned into connections: store, IonQ client, usage cache, Slack client.
+
+    ``ionq_endpoint`` (base URL, organization id, key) overrides the IonQ settings (the demo's
+    simulator); ``store`` an already open store (the demo's throwaway one). ``ionq_limits``
+    (deadline in seconds, attempts) bounds IonQ calls where someone waits for them (``serve``).
+    Safe to share between threads: each connection is built once under a lock.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        now: Callable[[], dt.datetime] = utc_now,
+        ionq_endpoint: tuple[str, str, SecretStr | str] | None = None,
+        ionq_limits: tuple[float, int] | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.settings = settings
+        self._now = now
+        self._endpoint = ionq_endpoint
+        self._limits = ionq_limits
+        self._store = store
+        self._ionq: IonQClient | None = None
+        self._cache: UsageCache | None = None
+        self._slack: WebClient | None = None
+        self._notifiers: list[Notifier] | None = None
+        self._closed = False
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return "Runtime()"  # settings hold secrets: say nothing about them
+
+    def _open(self) -> None:
+        # A connection built after close() would never be closed: refuse instead.
+        if self._closed:
+            raise RuntimeError("the runtime is closed")
+
+    def store(self) -> Store:
+        """The state store at DATABASE_URL, created or upgraded on first use."""
+        with self._lock:
+            self._open()
+            if self._store is None:
+                self._store = self.settings.store()
+            return self._store
+
+    def ionq(self) -> IonQClient:
+        """The IonQ client; raises ``MissingSetting`` when the IonQ settings are missing."""
+        with self._lock:
+            self._open()
+            if self._ionq is None:
+                base_url, org_id, key = self._endpoint or self.settings.require_ionq()
+                if self._limits is None:
+                    self._ionq = IonQClient(base_url, org_id, key)
+                else:
+                    deadline, attempts = self._limits
+                    self._ionq = IonQClient(
+                        base_url, org_id, key, deadline=deadline, max_attempts=attempts
+                    )
+            return self._ionq
+
+    def cache(self) -> UsageCache:
+        """One usage cache for the process: settled buckets from the store, and identical
+        concurrent queries sharing one IonQ call."""
+        with self._lock:
+            if self._cache is None:
+                self._cache = UsageCache(self.ionq(), self.store())
+            return self._cache
+
+    def usage_source(self, today: dt.date | None = None, *, cached: bool = True) -> UsageSource:
+        """A fresh usage source (its own memo) over the shared client and cache.
+
+        ``cached=False`` reads IonQ only (reports, backtests and the demo keep no state).
+        """
+        if not cached:
+            return UsageSource(self.ionq())
+        client, cache = self.ionq(), self.cache()
+        return UsageSource(client, cache=cache, today=today or self._now().date())
+
+    def slack_client(self) -> WebClient | None:
+        """The Slack Web API client, or None without SLACK_BOT_TOKEN."""
+        if self.settings.slack_bot_token is None:
+            return None
+        with self._lock:
+            if self._slack is None:
+                from budgetbot.slack.deliver import make_web_client
+
+                self._slack = make_web_client(
+                    self.settings.slack_bot_token.get_secret_value(), self.settings.slack_api_url
+                )
+            return self._slack
+
+    def notifiers(self) -> list[Notifier]:
+        """This process's notifiers: Slack when SLACK_BOT_TOKEN is set, else the terminal."""
+        with self._lock:
+            if self._notifiers is None:
+                client = self.slack_client()
+                if client is None:
+                    from budgetbot.alerts.console import ConsoleNotifier
+
+                    self._notifiers = [ConsoleNotifier(sys.stdout)]
+                else:
+                    from budgetbot.slack.notifier import SlackNotifier
+
+                    self._notifiers = [
+                        SlackNotifier(
+                            client, default_channel=self.settings.budgetbot_default_channel
+                        )
+                    ]
+            return self._notifiers
+
+    def home_hook(self) -> HomeHook | None:
+        """After each cycle, refresh the App Home of those who opened it (with SLACK_BOT_TOKEN)."""
+        client = self.slack_client()
+        if client is None:
+            return None
+        from budgetbot.slack.home import HomeRefresher
+
+        return HomeRefresher(
+            client, self.store(), user_report_viewers=self.settings.user_report_viewers
+        )
+
+    def close(self) -> None:
+        """Close the IonQ client and the store; a second call does nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            ionq, store = self._ionq, self._store
+            self._ionq = self._cache = None
+            self._store = None
+        if ionq is not None:
+            ionq.close()
+        if store is not None:
+            store.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def notice_channel(settings: Settings, rules: PolicySet) -> str | None:
+    """Where operational notices go: the default channel, else the first rule's channel."""
+    if settings.budgetbot_default_channel:
+        return settings.budgetbot_default_channel
+    return next((p.channel for p in rules.policies if p.channel), None)
+
+
+def serve_runtime(settings: Settings, *, now: Callable[[], dt.datetime] = utc_now) -> Runtime:
+    """The web process's runtime: someone waits in Slack, so IonQ is given up on sooner than a
+    scheduled check would (``INTERACTIVE_DEADLINE``, ``INTERACTIVE_ATTEMPTS``)."""
+    from budgetbot.slack.app import INTERACTIVE_ATTEMPTS, INTERACTIVE_DEADLINE
+
+    return Runtime(settings, now=now, ionq_limits=(INTERACTIVE_DEADLINE, INTERACTIVE_ATTEMPTS))
+
+
+def slack_deps(
+    runtime: Runtime, rules: PolicySet, *, now: Callable[[], dt.datetime] = utc_now
+) -> Deps:
+    """What ``serve``'s listeners need, from the shared runtime: one IonQ client and cache for
+    every request, the store, and ``runtime.close`` when the process stops."""
+    from budgetbot.slack.deps import Deps
+
+    def usage_source() -> UsageSource:
+        return runtime.usage_source(now().date())
+
+    return Deps(
+        rules=rules,
+        usage_source=usage_source,
+        now=now,
+        close=runtime.close,
+        user_report_viewers=runtime.settings.user_report_viewers,
+        store=runtime.store(),
+    )

@@ -1,0 +1,41 @@
+"""What the Slack listeners need besides the request, in a module of its own.
+
+``app.py`` builds the Bolt app and registers the listeners; the listeners read :class:`Deps`. Both
+import this module and neither imports the other, so there is no import circle between them.
+Who builds a :class:`Deps` (``budgetbot serve``, the tests) decides where usage and the store
+come from; ``budgetbot.cli.runtime`` builds it from the one shared ``Runtime``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from budgetbot.rules import PolicySet
+from budgetbot.store import Store
+from budgetbot.usage import UsageSource
+
+__all__ = ["Deps", "utc_now"]
+
+
+def utc_now() -> dt.datetime:
+    """The wall clock, in UTC: read once per request."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the listeners need besides the request: policies, usage and the clock."""
+
+    rules: PolicySet
+    #: A fresh usage source (its own per-request memo) each call.
+    usage_source: Callable[[], UsageSource]
+    #: Read once per request.
+    now: Callable[[], dt.datetime] = utc_now
+    #: Called when the process stops (closes the IonQ connection).
+    close: Callable[[], None] = field(default=lambda: None)
+    #: Slack user or channel ids that may see spend by user; None: everyone.
+    user_report_viewers: frozenset[str] | None = None
+    #: The state store: snoozes and acknowledgements from buttons, App Home viewers, the outbox.
+    store: Store | None = None

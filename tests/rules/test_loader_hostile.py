@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from budgetbot.cli import main
-from budgetbot.rules import PolicyLoadError, PolicySet, load_policies
+from budgetbot.rules import PolicyLoadError, PolicySet, load_policies, yaml_source
 from budgetbot.rules import loader as loader_module
 
 DIGEST = 'digests:\n  - name: weekly\n    schedule: "0 9 * * MON"\n    timezone: {tz}\n'
@@ -109,16 +109,16 @@ def test_billion_laughs_is_refused_before_expansion(
 ) -> None:
     """The loader stops at its cap: the work done is bounded by it, not by 9**9 values."""
     calls = 0
-    convert = loader_module._PositionLoader._convert
+    convert = yaml_source.PositionLoader._convert
 
-    def counting(self: loader_module._PositionLoader, *args: object) -> object:
+    def counting(self: yaml_source.PositionLoader, *args: object) -> object:
         nonlocal calls
         calls += 1
         if calls > 2 * loader_module.MAX_VALUES:
             raise AssertionError("the loader expanded past its cap")
         return convert(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(loader_module._PositionLoader, "_convert", counting)
+    monkeypatch.setattr(yaml_source.PositionLoader, "_convert", counting)
     path = tmp_path / "lol.yaml"
     path.write_text(_laughs(9))
     assert len(path.read_bytes()) < 600

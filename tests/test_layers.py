@@ -36,6 +36,7 @@ PURE = [
     "render/home.py",
     "render/slack_text.py",
     "render/chart.py",
+    "render/spend_chart.py",
     "reports/build.py",
     "reports/digest.py",
     "reports/grammar.py",

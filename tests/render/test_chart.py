@@ -16,6 +16,7 @@ from matplotlib.text import Text
 
 from budgetbot.cli import main
 from budgetbot.render import chart
+from budgetbot.render import spend_chart as spend_chart_module
 from budgetbot.render.chart import (
     OTHER,
     BudgetLine,
@@ -198,9 +199,10 @@ def test_charts_draw_side_by_side_in_threads() -> None:
     assert len(set(results)) == 1  # same data, same picture: no state leaked between figures
 
 
-def test_chart_module_never_touches_pyplot() -> None:
-    source = Path(chart.__file__).read_text()
-    assert "pyplot" not in source.replace("no ``pyplot``", "")
+def test_chart_modules_never_touch_pyplot() -> None:
+    for module in (chart, spend_chart_module):
+        source = Path(module.__file__ or "").read_text()
+        assert "pyplot" not in source.replace("no ``pyplot``", ""), module.__name__
 
 
 def test_report_png_writes_a_real_png_and_still_prints_the_table(

@@ -1,0 +1,272 @@
+"""Fault injection for the simulator: the queue of faults and how each one changes an answer.
+
+Faults (``fail``, ``malformed``, ``drop_field``, ``extra_fields``, ``empty``, ``corrupt``,
+``hang``, ``drip``) queue up in the order they are injected and each is used by one usage request:
+``fail`` and ``malformed`` replace the answer whatever the request, ``hang`` delays it, ``drip``
+sends its body one byte at a time, and the body faults change a 200 answer. ``corrupt`` breaks one
+of IonQ's own invariants (``CORRUPTIONS`` names them).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Final, Literal
+
+from budgetbot.sim.answers import MESSAGES, Answer, error, json_answer
+from budgetbot.sim.model import to_json
+
+__all__ = [
+    "CORRUPTIONS",
+    "DEFAULT_DRIP_SECONDS",
+    "DEFAULT_HANG_SECONDS",
+    "DEFAULT_MALFORMED_BODY",
+    "Fault",
+    "FaultInjection",
+    "corrupted",
+    "fault_error",
+    "mutated",
+]
+
+DEFAULT_MALFORMED_BODY: Final = '{"amount_total": 12.3, "usage_data": ['
+DEFAULT_HANG_SECONDS: Final = 5.0
+DEFAULT_DRIP_SECONDS: Final = 1.0
+
+#: Answers that break IonQ's own invariants, as a flaky or compromised upstream might send them.
+CORRUPTIONS: Final = (
+    "duplicate_bucket",  # two buckets with the same date
+    "misdated_bucket",  # a bucket dated after the request's end
+    "unaligned_bucket",  # a bucket dated inside another one (a day after its start)
+    "group_above_bucket",  # a listed group spent more than its whole bucket
+    "empty_bucket",  # a bucket with zero totals that still lists groups
+    "negative_amount",
+    "negative_jobs",
+    "fractional_jobs",
+    "null_name",  # a listed group with neither id nor name
+    "duplicate_group",  # one group listed twice in a bucket
+    "huge_amount",  # 1e30 USD
+    "overflow_amount",  # 1e999999: Decimal parses it; arithmetic on it overflows
+    "nan_amount",  # NaN, which Python's json accepts
+    "total_mismatch",  # amount_total is not the sum of the buckets
+)
+#: Marks a number the simulator writes verbatim (JSON literals ``to_json`` refuses to write).
+_RAW: Final = "\x00raw:"
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One injected fault, used by one usage request."""
+
+    kind: Literal[
+        "fail", "malformed", "drop_field", "extra_fields", "empty", "corrupt", "hang", "drip"
+    ]
+    status: int = 200
+    retry_after: str | None = None
+    body: str | None = None
+    path: tuple[str, ...] = ()
+    seconds: float = 0.0
+    corruption: str = ""
+
+
+class FaultInjection:
+    """The fault queue and latency of a simulator; ``SimServer`` mixes it in."""
+
+    _lock: threading.Lock
+    _faults: deque[Fault]
+    _latency: float
+
+    @property
+    def latency(self) -> float:
+        """Seconds every request waits before it is answered (default 0)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("latency must not be negative")
+        self._latency = float(seconds)
+
+    def fail(
+        self,
+        status: int,
+        times: int = 1,
+        *,
+        retry_after: str | None = None,
+        body: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` usage requests with ``status`` and an IonQ-style error."""
+        if not 400 <= status <= 599:
+            raise ValueError(f"fail() takes an error status (400-599), not {status}")
+        self._queue(Fault("fail", status=status, retry_after=retry_after, body=body), times)
+
+    def malformed(self, times: int = 1, body: str = DEFAULT_MALFORMED_BODY) -> None:
+        """Answer 200 with ``body``, which is not valid JSON."""
+        self._queue(Fault("malformed", body=body), times)
+
+    def drop_field(self, path: str, times: int = 1) -> None:
+        """Answer 200 without the field at the dotted ``path`` (``"usage_data.0.amount"``)."""
+        parts = tuple(path.split("."))
+        if not path or any(not part for part in parts):
+            raise ValueError(f"not a dotted path: {path!r}")
+        self._queue(Fault("drop_field", path=parts), times)
+
+    def extra_fields(self, times: int = 1) -> None:
+        """Answer 200 with unknown fields added at every level of the body."""
+        self._queue(Fault("extra_fields"), times)
+
+    def empty(self, times: int = 1) -> None:
+        """Answer 200 with ``usage_data: []`` and zero totals."""
+        self._queue(Fault("empty"), times)
+
+    def corrupt(self, corruption: str, times: int = 1) -> None:
+        """Answer 200 with a body that breaks one of IonQ's invariants (see ``CORRUPTIONS``)."""
+        if corruption not in CORRUPTIONS:
+            raise ValueError(f"unknown corruption {corruption!r}; one of {', '.join(CORRUPTIONS)}")
+        self._queue(Fault("corrupt", corruption=corruption), times)
+
+    def drip(self, times: int = 1, seconds: float = DEFAULT_DRIP_SECONDS) -> None:
+        """Send the headers at once, then the body one byte every ``seconds`` (a slow loris)."""
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        self._queue(Fault("drip", seconds=seconds), times)
+
+    def hang(self, times: int = 1, seconds: float = DEFAULT_HANG_SECONDS) -> None:
+        """Wait ``seconds`` before answering (for client timeouts); ``stop()`` cuts it short."""
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        self._queue(Fault("hang", seconds=seconds), times)
+
+    @property
+    def pending_faults(self) -> int:
+        """How many usage requests still have a fault waiting for them."""
+        with self._lock:
+            return len(self._faults)
+
+    def _queue(self, fault: Fault, times: int) -> None:
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._faults.extend([fault] * times)
+
+    def _take_fault(self) -> Fault | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+
+def mutated(fault: Fault, body: dict[str, Any]) -> Answer:
+    """A 200 answer changed by a body fault."""
+    if fault.kind == "empty":
+        changed = dict(body, amount_total=0, time_us_total=0, job_count=0, usage_data=[])
+        if "amount_totals" in changed:
+            changed["amount_totals"] = []
+        return json_answer(200, changed)
+    if fault.kind == "extra_fields":
+        return json_answer(200, _with_extra_fields(body))
+    if fault.kind == "drop_field":
+        changed = copy.deepcopy(body)
+        if not _drop(changed, fault.path):
+            dotted = ".".join(fault.path)
+            return error(500, f"simulator: drop_field path {dotted!r} is not in this answer")
+        return json_answer(200, changed)
+    return json_answer(200, body)
+
+
+def corrupted(corruption: str, body: dict[str, Any], query: dict[str, str]) -> Answer:
+    """A 200 answer that breaks one of IonQ's invariants (``CORRUPTIONS``)."""
+    changed = copy.deepcopy(body)
+    data: list[dict[str, Any]] = changed["usage_data"]
+    with_groups = [u for u in data if u["group_usages"]]
+    if not with_groups:
+        return error(500, "simulator: corrupt() needs an answer with a listed group")
+    bucket, group = with_groups[0], with_groups[0]["group_usages"][0]
+    if corruption == "duplicate_bucket":
+        data.insert(0, copy.deepcopy(bucket))
+    elif corruption == "misdated_bucket":
+        bucket["from"] = query["end_date"]
+    elif corruption == "unaligned_bucket":
+        start = date.fromisoformat(bucket["from"])
+        if query["modality"] == "daily":
+            bucket["from"] = query["end_date"]  # every day starts a daily bucket
+        else:
+            bucket["from"] = start.replace(day=start.day + 1 if start.day < 28 else 2).isoformat()
+    elif corruption == "group_above_bucket":
+        group["amount"] = bucket["amount"] + 1
+    elif corruption == "empty_bucket":
+        bucket.update(amount=0, time_us=0, job_count=0)
+    elif corruption == "negative_amount":
+        group["amount"] = -group["amount"] - 1
+    elif corruption == "negative_jobs":
+        bucket["job_count"] = -3
+    elif corruption == "fractional_jobs":
+        bucket["job_count"] = _RAW + "2.5"
+    elif corruption == "null_name":
+        group["group_id"] = group["group_name"] = None
+    elif corruption == "duplicate_group":
+        bucket["group_usages"].append(copy.deepcopy(group))
+    elif corruption == "huge_amount":
+        bucket["amount"] = _RAW + "1e30"
+        changed["amount_total"] = _RAW + "1e30"
+    elif corruption == "overflow_amount":
+        bucket["amount"] = _RAW + "1e999999"
+    elif corruption == "nan_amount":
+        bucket["amount"] = _RAW + "NaN"
+    else:  # total_mismatch
+        changed["amount_total"] = changed["amount_total"] + 1000
+    text = re.sub(r'"\\u0000raw:([^"]*)"', r"\1", to_json(changed))
+    return Answer(200, text, (("Content-Type", "application/json"),))
+
+
+def fault_error(fault: Fault) -> Answer:
+    """The error answer of a ``fail`` fault."""
+    headers: list[tuple[str, str]] = []
+    if fault.retry_after is not None:
+        headers.append(("Retry-After", fault.retry_after))
+    if fault.body is not None:
+        headers.append(("Content-Type", "application/json"))
+        return Answer(fault.status, fault.body, tuple(headers))
+    answer = error(fault.status, MESSAGES.get(fault.status, "Request failed."))
+    return Answer(answer.status, answer.body, answer.headers + tuple(headers))
+
+
+def _with_extra_fields(body: dict[str, Any]) -> dict[str, Any]:
+    changed = copy.deepcopy(body)
+    changed["x_sim_request_id"] = "sim-00000000"
+    changed["x_sim_meta"] = {"region": "us-east-1", "flags": ["beta", 3, None]}
+    for index, bucket in enumerate(changed.get("usage_data", [])):
+        bucket["x_sim_bucket"] = index
+        bucket["x_sim_to"] = None
+        for rank, group in enumerate(bucket.get("group_usages", []), start=1):
+            group["x_sim_rank"] = rank
+            group["x_sim_tags"] = {"backend": "qpu.forte-1"}
+        for amount in bucket.get("amounts", []):
+            amount["x_sim_rate"] = 1
+    for amount in changed.get("amount_totals", []):
+        amount["x_sim_rate"] = 1
+    return changed
+
+
+def _drop(node: Any, path: tuple[str, ...]) -> bool:
+    *parents, last = path
+    for part in parents:
+        node = _child(node, part)
+        if node is None:
+            return False
+    if isinstance(node, dict) and last in node:
+        del node[last]
+        return True
+    if isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        del node[int(last)]
+        return True
+    return False
+
+
+def _child(node: Any, part: str) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        return node[int(part)]
+    return None

@@ -194,30 +194,26 @@ class IonQClient:
         return text
 
     def _wait(self, state: RetryCallState) -> float:
-        longest = self._longest_wait(state)
-        if self._told_to_wait(state):
-            return longest
-        # Exponential backoff with jitter: spreads out many clients retrying at once.
-        return self._rng.uniform(longest / 2, longest)
+        longest, told = self._longest_wait(state)
+        # Exponential backoff with jitter spreads out many clients retrying at once; a wait IonQ
+        # asked for (Retry-After) is kept as it is.
+        return longest if told else self._rng.uniform(longest / 2, longest)
 
     @staticmethod
-    def _told_to_wait(state: RetryCallState) -> bool:
-        exc = state.outcome.exception() if state.outcome else None
-        return isinstance(exc, IonQRateLimited) and exc.retry_after is not None
-
-    def _longest_wait(self, state: RetryCallState) -> float:
-        """The longest wait :meth:`_wait` may choose for ``state`` (the jitter's ceiling)."""
+    def _longest_wait(state: RetryCallState) -> tuple[float, bool]:
+        """The longest wait :meth:`_wait` may choose for ``state`` (the jitter's ceiling), and
+        whether IonQ named it (Retry-After)."""
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, IonQRateLimited) and exc.retry_after is not None:
-            return min(exc.retry_after, MAX_RETRY_AFTER)
-        return float(min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** (state.attempt_number - 1)))
+            return min(exc.retry_after, MAX_RETRY_AFTER), True
+        return float(min(BACKOFF_MAX, BACKOFF_INITIAL * 2 ** (state.attempt_number - 1))), False
 
     def _should_stop(self, state: RetryCallState, started: float) -> bool:
         if state.attempt_number >= self.max_attempts:
             return True
         # Do not start a wait that could end past the deadline (its jitter is drawn later: the
         # stop decision must hold for whichever wait is drawn).
-        return self._clock() - started + self._longest_wait(state) > self.deadline
+        return self._clock() - started + self._longest_wait(state)[0] > self.deadline
 
 
 def _log_retry(state: RetryCallState) -> None:

@@ -27,10 +27,11 @@ from typing import Any
 from slack_bolt.middleware.request_verification import RequestVerification
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from budgetbot.render.slack_text import MAX_VALUE
+
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_DEPTH",
-    "MAX_VALUE_CHARS",
     "RequestSignature",
     "StrictSignatureVerifier",
     "payload_problem",
@@ -42,8 +43,6 @@ log = logging.getLogger("budgetbot.slack.inbound")
 MAX_BODY_BYTES = 1 << 20
 #: Slack's payloads nest about ten levels (rich text in a message in a click); far more is abuse.
 MAX_DEPTH = 64
-#: Slack's limit on a button's ``value``.
-MAX_VALUE_CHARS = 2000
 #: A Unix time in seconds, as Slack sends it: ASCII digits only (``int()`` would take more).
 _TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
 
@@ -273,8 +272,8 @@ def _click_problem(body: Mapping[str, Any]) -> str | None:
         value = action.get("value")
         if not _is_text(value):
             return "actions[].value is not text"
-        if value is not None and len(value) > MAX_VALUE_CHARS:
-            return f"actions[].value is longer than {MAX_VALUE_CHARS} characters"
+        if value is not None and len(value) > MAX_VALUE:
+            return f"actions[].value is longer than {MAX_VALUE} characters"
     user = body.get("user")
     if not isinstance(user, dict) or not isinstance(user.get("id"), str):
         return "a click without a user object"

@@ -42,6 +42,7 @@ PURE = [
     "reports/grammar.py",
     "usage/model.py",
     "usage/measures.py",
+    "queue/model.py",
     "usage/normalize.py",
     "alerts/decide.py",
     "alerts/resolve.py",

@@ -21,6 +21,8 @@ __all__ = [
     "Figure",
     "Finding",
     "FindingKind",
+    "QueueStanding",
+    "QueuedLine",
     "alert_key",
     "in_thread",
     "level_text",
@@ -87,6 +89,35 @@ def percent_of(value: Figure, budget: Decimal) -> Figure:
     return Figure(value.low * HUNDRED / budget, value.high * HUNDRED / budget)
 
 
+@dataclass(frozen=True, slots=True)
+class QueuedLine:
+    """One queued job as a message lists it."""
+
+    label: str
+    """The job's name, else its id."""
+    submitter: str
+    """The submitter's name where IonQ gave one, else the id."""
+    amount: Decimal | None
+    """Its estimate in the budget's measure; None where unknown."""
+    status: str = "submitted"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStanding:
+    """A budget's queue: what is queued or running now, in the budget's measure.
+
+    ``state`` is ``counted`` (``amount`` is exact), ``not_visible`` (no key sees the whole queue:
+    never shown as zero) or ``no_estimate`` (IonQ gave credits, or no predicted time, for some
+    job: the amount is unknown).
+    """
+
+    state: Literal["counted", "not_visible", "no_estimate"]
+    amount: Decimal | None
+    jobs: int
+    #: The largest queued jobs, largest first.
+    largest: tuple[QueuedLine, ...] = ()
+
+
 class Burn(BaseModel):
     """Where one budget stands in its current period: used so far, pace and projection."""
 
@@ -123,6 +154,8 @@ class Burn(BaseModel):
     mention: tuple[str, ...] = ()
     #: False when IonQ gave no USD figure for a USD budget (credits without a breakdown).
     measurable: bool = True
+    #: The group's queue (committed spend), for policies with ``committed_at``; None: not read.
+    queue: QueueStanding | None = None
 
     @property
     def thread_key(self) -> str:
@@ -135,6 +168,22 @@ class Burn(BaseModel):
         if self.forecast is None or not self.budget:
             return None
         return percent_of(self.forecast, self.budget)
+
+    @property
+    def committed(self) -> Figure | None:
+        """Spend so far plus the queue's estimate; None where the queue is not counted."""
+        if self.queue is None or self.queue.amount is None or not self.measurable:
+            return None
+        q = self.queue.amount
+        return Figure(self.value.low + q, self.value.high + q)
+
+    @property
+    def committed_percent(self) -> Figure | None:
+        """The committed figure as percent of the budget."""
+        committed = self.committed
+        if committed is None or not self.budget:
+            return None
+        return percent_of(committed, self.budget)
 
 
 class Finding(Burn):
@@ -180,6 +229,7 @@ class Finding(Burn):
             channel=burn.channel,
             mention=burn.mention,
             measurable=burn.measurable,
+            queue=burn.queue,
             kind=kind,
             level=level,
             certain=certain,

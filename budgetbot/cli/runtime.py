@@ -106,7 +106,7 @@ class Runtime:
         concurrent queries sharing one IonQ call."""
         with self._lock:
             if self._cache is None:
-                self._cache = UsageCache(self.ionq(), self.store())
+                self._cache = UsageCache(self.ionq(), self.store(), now=self._now)
             return self._cache
 
     def usage_source(self, today: dt.date | None = None, *, cached: bool = True) -> UsageSource:

@@ -7,6 +7,7 @@ inside the retried call, so an answer that breaks IonQ's invariants is retried l
 
 from __future__ import annotations
 
+import hmac
 import logging
 import random
 import time
@@ -120,6 +121,11 @@ class IonQClient:
             f"IonQClient(base_url={self.base_url!r}, org_id={self.org_id!r},"
             f" key={self.key_label!r}, api_key='**********')"
         )
+
+    def has_key(self, api_key: SecretStr | str) -> bool:
+        """Whether this client uses ``api_key`` (compared in constant time)."""
+        value = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        return hmac.compare_digest(value.encode(), self._api_key.get_secret_value().encode())
 
     def with_key(self, api_key: SecretStr | str, *, key_label: str) -> IonQClient:
         """A client for another key (a project key) sharing this one's connections and limits;

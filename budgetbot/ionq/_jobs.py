@@ -14,7 +14,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, StringConstraints, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from ._models import Amount, TimeUs, _Wire
 
@@ -66,7 +73,9 @@ class JobStats(_Wire):
 class Job(_Wire):
     """One job of a ``GET /jobs`` listing. ``id``, ``status`` and ``submitter_id`` are needed to
     count it; the rest is optional (IonQ's schema lists them, but a job without a name or a
-    backend is still a job that will be billed)."""
+    backend is still a job that will be billed). An optional field that is only shown (name,
+    backend, timestamps, wait) and cannot be read is dropped rather than refusing the listing;
+    a broken figure (the predicted QPU time) refuses it, as a sign the answer is corrupt."""
 
     id: Id
     status: str
@@ -75,15 +84,33 @@ class Job(_Wire):
     name: str | None = None
     backend: str | None = None
     submitted_at: dt.datetime | None = None
+    """Aware (a time without an offset is read as UTC)."""
     started_at: dt.datetime | None = None
     predicted_wait_time_ms: Annotated[int, Field(ge=0)] | None = None
     stats: JobStats | None = None
+
+    @field_validator(
+        "name", "backend", "submitted_at", "started_at", "predicted_wait_time_ms", mode="wrap"
+    )
+    @classmethod
+    def _shown_only(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        try:
+            return handler(value)
+        except ValidationError:
+            return None
 
     @field_validator("stats", mode="before")
     @classmethod
     def _stats(cls, value: object) -> object:
         # ``stats`` is a job-type-specific object: anything else carries nothing we read.
         return value if isinstance(value, dict) or value is None else None
+
+    @field_validator("submitted_at", "started_at", mode="after")
+    @classmethod
+    def _utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
 
     @property
     def predicted_us(self) -> Decimal | None:

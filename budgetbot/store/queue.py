@@ -82,8 +82,17 @@ class QueueQueries:
             }
             for job_id, e in estimates.items()
         ]
-        with self.engine.begin() as conn:
-            return _insert_ignoring_duplicates(conn, job_estimates, rows)
+        if not rows:
+            return 0
+        try:
+            # The reader stores only jobs it did not find: one bulk insert, as a rule.
+            with self.engine.begin() as conn:
+                conn.execute(job_estimates.insert(), rows)
+            return len(rows)
+        except sa.exc.IntegrityError:
+            # Another process stored some of them meanwhile: theirs stand.
+            with self.engine.begin() as conn:
+                return _insert_ignoring_duplicates(conn, job_estimates, rows)
 
     def group_names(self, scope: GroupScope) -> dict[str, str]:
         """Every ``scope`` id with the name IonQ last gave it."""

@@ -165,3 +165,14 @@ def test_whoami_in_ionqs_spelling_and_in_designs() -> None:
     assert org.project_id is None
     with pytest.raises(IonQResponseError):
         parse_whoami('{"key_name": "no id"}')
+
+
+def test_unreadable_fields_that_are_only_shown_are_dropped_not_fatal() -> None:
+    text = page(
+        job(name=5, backend=["x"], submitted_at="yesterday", predicted_wait_time_ms=-3),
+        job(id="j2", submitted_at="2026-11-20T08:00:00"),
+    )
+    first, second = parse_jobs_page(text, JobStatus.SUBMITTED).jobs
+    assert (first.name, first.backend, first.submitted_at) == (None, None, None)
+    assert first.predicted_wait_time_ms is None
+    assert second.submitted_at is not None and second.submitted_at.utcoffset() is not None

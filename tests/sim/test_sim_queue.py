@@ -277,3 +277,22 @@ def test_changes_are_thread_safe() -> None:
         thread.join()
     assert len({j.id for j in jobs}) == 80
     assert sum(org.status(j, NOW) == "canceled" for j in jobs) == 40
+
+
+def test_extra_projects_hold_only_the_jobs_submitted_into_them() -> None:
+    plain, org = SimOrg(), SimOrg(extra_projects=38)
+    assert len(org.projects) == 50 and org.projects[:12] == plain.projects
+    extra = org.projects[12:]
+    assert len({p.id for p in extra}) == 38 and extra[0].name == "Load Project 01"
+    for project in extra:
+        (member,) = project.user_ids
+        assert project.id in org.user(member).project_ids
+    month = (date(2026, 11, 1), date(2026, 12, 1))
+    assert org.usage_body("project", "daily", *month) == plain.usage_body(
+        "project", "daily", *month
+    )
+    assert all(j.project_id not in {p.id for p in extra} for j in org.queued(NOW))
+    for project in extra:
+        org.submit(project.name, None, ["25.00"] * 40, NOW)
+    queued = org.queued(NOW + timedelta(seconds=1))
+    assert sum(j.project_id in {p.id for p in extra} for j in queued) == 38 * 40

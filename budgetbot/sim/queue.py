@@ -107,7 +107,7 @@ def status_at(
         return None
     if cancelled_at is not None and at >= cancelled_at:
         return "canceled"
-    if at >= timeline.completed_at:
+    if at > timeline.completed_at:  # billed once it completed *before* ``at``, as usage counts
         return "completed"
     if at >= timeline.started_at:
         return "started"

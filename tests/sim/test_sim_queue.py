@@ -74,7 +74,8 @@ def test_every_job_is_submitted_then_ready_then_started_then_completed(sim_org: 
         assert t.estimate.as_tuple().exponent == -2
         assert sim_org.status(job, job.submitted_at) == "submitted"
         assert sim_org.status(job, t.started_at) == "started"
-        assert sim_org.status(job, t.completed_at) == "completed"
+        assert sim_org.status(job, t.completed_at) == "started"  # billed strictly after
+        assert sim_org.status(job, t.completed_at + timedelta(microseconds=1)) == "completed"
         assert sim_org.status(job, job.submitted_at - timedelta(microseconds=1)) is None
 
 
@@ -132,7 +133,7 @@ def test_a_job_submitted_late_is_billed_on_the_day_it_completes(sim_org: SimOrg)
 @pytest.mark.parametrize("now", MOMENTS, ids=lambda m: m.isoformat())
 def test_queued_jobs_are_those_submitted_and_not_completed(sim_org: SimOrg, now: datetime) -> None:
     candidates = sim_org.jobs(now.date() - timedelta(days=5), now.date() + ONE_DAY)
-    expected = [j for j in candidates if j.submitted_at <= now < j.completed_at]
+    expected = [j for j in candidates if j.submitted_at <= now <= j.completed_at]
     queued = sim_org.queued(now)
     assert queued == expected
     assert all(sim_org.status(j, now) in QUEUED for j in queued)

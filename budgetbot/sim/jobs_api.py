@@ -23,7 +23,7 @@ import binascii
 import json
 import random
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -136,8 +136,9 @@ def _newest_first(
         day -= timedelta(days=1)
 
 
-def _filters(query: Mapping[str, str]) -> list[Any]:
-    checks: list[Any] = []
+def _filters(query: Mapping[str, str]) -> list[Callable[[Job], bool]]:
+    """The listing's other filters (``ids``, ``parent_job_id``, ``submitter_id``, ``target``)."""
+    checks: list[Callable[[Job], bool]] = []
     if query.get("ids"):
         ids = set(query["ids"].split(","))
         checks.append(lambda job: job.id in ids)

@@ -204,7 +204,9 @@ def test_check_dry_run_lists_committed_findings_and_unseen_queues(env, sim, org,
         rules, UsageSource(client), store, [notifier], NOW, dry_run=True, queue_reader=reader
     )
     print_cycle(result, NOW, dry_run=True)
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "6 IonQ queue requests" in captured.err  # whoami, 3 statuses, 2 estimates
     assert "ALERT chem: Quantum Chem has committed 18" in out
     assert "Queued now: $" in out and "largest: vqe <!channel> 0" in out
     assert "committed spend not checked: lattice for Lattice QCD: queue not visible" in out

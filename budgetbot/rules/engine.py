@@ -186,8 +186,8 @@ def _commits(value: Figure, standing: QueueStanding | None, policy: Policy) -> b
     """Whether spend ``value`` plus the queue may reach the policy's lowest committed level."""
     if standing is None or standing.amount is None or not policy.committed_at:
         return False
-    high = (value.high + standing.amount) * 100 / policy.budget.amount
-    return high >= policy.committed_at[0]
+    most = value.high + standing.amount
+    return percent_of(Figure(most, most), policy.budget.amount).high >= policy.committed_at[0]
 
 
 def _index(planned: Plan, queue: QueueSnapshot | None) -> QueueIndex | None:

@@ -44,6 +44,7 @@ PURE = [
     "usage/model.py",
     "usage/measures.py",
     "queue/model.py",
+    "ledger/model.py",
     "usage/normalize.py",
     "alerts/decide.py",
     "alerts/resolve.py",

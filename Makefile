@@ -19,6 +19,7 @@ demo: $(VENV)/.installed
 # Speed and memory against the simulator (not part of the tests); results go in README.md.
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/python bench/queue_bench.py
 
 # Always a fresh environment, as a newcomer's: a dependency missing from pyproject.toml fails here.
 test:

@@ -106,15 +106,18 @@ def group_summary(group: QueueGroup, grouping: str) -> str:
     return f"{jobs}, {_estimate_words(group)}"
 
 
-def job_line(job: QueuedJob, report: QueueReport) -> str:
-    """``running · $250.00 · vqe-sweep-12 · alice`` (raw text)."""
+def job_line(job: QueuedJob, report: QueueReport, *, users: bool = True) -> str:
+    """``running · $250.00 · vqe-sweep-12 · alice`` (raw text); ``users=False`` leaves the
+    submitter out (where BUDGETBOT_USER_REPORTS keeps who spends what private)."""
     if job.estimate_usd is not None:
         estimate = money(job.estimate_usd)
     elif job.estimate_unit == "credit":
         estimate = "credits, no USD estimate"
     else:
         estimate = "no estimate yet"
-    parts = [_status(job.status), estimate, job.label, report.name_of(job.submitter_id)]
+    parts = [_status(job.status), estimate, job.label]
+    if users:
+        parts.append(report.name_of(job.submitter_id))
     if report.grouping == "user" and job.project_id is not None:
         parts.append(f"in {report.name_of(job.project_id)}")
     return " · ".join(parts)
@@ -291,13 +294,16 @@ def _listed(head: str, lines: Sequence[str], total: int, limit: int, unit: str) 
     return "\n".join(out)
 
 
-def _group_block(group: QueueGroup, report: QueueReport) -> Block:
+def _group_block(group: QueueGroup, report: QueueReport, users: bool) -> Block:
     head = f"*{escape_cut(group.name, MAX_NAME)}*: {escape(group_summary(group, report.grouping))}"
     budgets = [f"`budget` {escape_cut(budget_line(b), 600)}" for b in group.budgets[:3]]
     if len(group.budgets) > 3:
         budgets.append(more_line(len(group.budgets) - 3, "budgets"))
     head = "\n".join([head, *budgets])
-    jobs = [f"• {escape_cut(job_line(j, report), 400)}" for j in group.jobs[:JOBS_PER_GROUP]]
+    jobs = [
+        f"• {escape_cut(job_line(j, report, users=users), 400)}"
+        for j in group.jobs[:JOBS_PER_GROUP]
+    ]
     return _section(_listed(head, jobs, len(group.jobs), MAX_SECTION, "jobs"))
 
 
@@ -320,10 +326,10 @@ def _folded(groups: Sequence[QueueGroup], grouping: str) -> Block:
     return _section(cut(line, 2000))
 
 
-def queue_blocks(report: QueueReport) -> tuple[str, list[Block]]:
+def queue_blocks(report: QueueReport, *, users: bool = True) -> tuple[str, list[Block]]:
     """The report as a Slack message within every Block Kit limit: a section per group (its
     budgets and its :data:`JOBS_PER_GROUP` largest jobs), groups that do not fit folded into one
-    counted line ("… and 940 more projects")."""
+    counted line ("… and 940 more projects"). ``users=False`` names no submitter."""
     title = _title(report)
     headline = _headline(report)
     text = f"{title}. {headline}."
@@ -350,7 +356,7 @@ def queue_blocks(report: QueueReport) -> tuple[str, list[Block]]:
     room = MAX_BLOCKS - len(blocks) - len(tail)
     groups = report.groups
     fits = groups if len(groups) <= room else groups[: room - 1]
-    blocks += [_group_block(g, report) for g in fits]
+    blocks += [_group_block(g, report, users) for g in fits]
     if len(fits) < len(groups):
         blocks.append(_folded(groups[len(fits) :], report.grouping))
     blocks += tail

@@ -6,8 +6,10 @@ Orchestration only: the usage source does the I/O, the builders stay pure.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from budgetbot.ionq import GroupBy, Modality, UsageQuery
+from budgetbot.queue.model import QueueReader, QueueSnapshot
 from budgetbot.rules.engine import burns_of, plan_cycle
 from budgetbot.rules.findings import Burn
 from budgetbot.rules.loader import PolicySet
@@ -17,8 +19,9 @@ from budgetbot.usage.source import UsageSource
 from .build import Report, build_report, report_query_grouping
 from .digest import DigestReport, build_digest, digest_queries
 from .grammar import parse_range
+from .queue import QueueGrouping, QueueReport, build_queue_report
 
-__all__ = ["fetch_burns", "fetch_digest", "fetch_report"]
+__all__ = ["fetch_burns", "fetch_digest", "fetch_queue", "fetch_report"]
 
 
 def fetch_report(
@@ -41,10 +44,38 @@ def fetch_report(
     return build_report(source.series(query), grouping, now, top=top)
 
 
-def fetch_burns(rules: PolicySet, source: UsageSource, now: dt.datetime) -> list[Burn]:
-    """Every budget's burn in its current period at ``now``."""
+def fetch_burns(
+    rules: PolicySet, source: UsageSource, now: dt.datetime, queue: QueueSnapshot | None = None
+) -> list[Burn]:
+    """Every budget's burn in its current period at ``now``; with ``queue``, the burns of
+    policies with ``committed_at`` carry their queue (committed spend)."""
     planned = plan_cycle(rules.policies, (), now)
-    return burns_of(planned, {q: source.series(q) for q in planned.queries})
+    data = {q: source.series(q) for q in planned.queries}
+    return (
+        burns_of(planned, data) if queue is None else burns_of(planned, data, queue)
+    )  # TODO-MERGE
+
+
+def fetch_queue(
+    reader: QueueReader,
+    rules: PolicySet | None,
+    source: Callable[[], UsageSource],
+    grouping: QueueGrouping,
+    now: dt.datetime,
+) -> QueueReport:
+    """The queue report at ``now``: the queue read once, and the burns of the policies with
+    ``committed_at`` (usage is asked only for them, and only when there are some)."""
+    snapshot = reader.snapshot(now)
+    # TODO-MERGE: p.committed_at once i13-engine is merged.
+    committed = (
+        [p for p in rules.policies if getattr(p, "committed_at", None)] if rules is not None else []
+    )
+    burns: list[Burn] = []
+    if committed:
+        planned = plan_cycle(committed, (), now)
+        usage = source()
+        burns = burns_of(planned, {q: usage.series(q) for q in planned.queries}, snapshot)
+    return build_queue_report(snapshot, grouping, burns)
 
 
 def fetch_digest(

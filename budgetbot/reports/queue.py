@@ -28,6 +28,7 @@ __all__ = [
     "build_queue_report",
 ]
 
+#: What the queue report groups by (IonQ's jobs name a project and a submitter, nothing else).
 QueueGrouping = Literal["project", "user"]
 QUEUE_GROUPINGS: Final[tuple[QueueGrouping, ...]] = ("project", "user")
 #: The name of the line of jobs IonQ names no project for.

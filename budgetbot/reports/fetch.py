@@ -6,14 +6,15 @@ Orchestration only: the usage source does the I/O, the builders stay pure.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 
-from budgetbot.ionq import GroupBy, Modality, UsageQuery
+from budgetbot.ionq import GroupBy, IonQError, Modality, UsageQuery
 from budgetbot.queue.model import QueueReader, QueueSnapshot
 from budgetbot.rules.engine import burns_of, plan_cycle
 from budgetbot.rules.findings import Burn
 from budgetbot.rules.loader import PolicySet
-from budgetbot.rules.models import Digest
+from budgetbot.rules.models import Digest, Policy
 from budgetbot.usage.source import UsageSource
 
 from .build import Report, build_report, report_query_grouping
@@ -21,7 +22,9 @@ from .digest import DigestReport, build_digest, digest_queries
 from .grammar import parse_range
 from .queue import QueueGrouping, QueueReport, build_queue_report
 
-__all__ = ["fetch_burns", "fetch_digest", "fetch_queue", "fetch_report"]
+__all__ = ["fetch_burns", "fetch_digest", "fetch_queue", "fetch_report", "read_queue"]
+
+log = logging.getLogger("budgetbot.reports")
 
 
 def fetch_report(
@@ -56,6 +59,29 @@ def fetch_burns(
     )  # TODO-MERGE
 
 
+def _committed(rules: PolicySet | None) -> list[Policy]:
+    """The policies with ``committed_at``: only they need the queue."""
+    # TODO-MERGE: p.committed_at once i13-engine is merged.
+    return (
+        [p for p in rules.policies if getattr(p, "committed_at", None)] if rules is not None else []
+    )
+
+
+def read_queue(
+    reader: QueueReader | None, rules: PolicySet, now: dt.datetime
+) -> QueueSnapshot | None:
+    """The queue at ``now`` for the budget views (digest, App Home, ``/ionq-usage budgets``);
+    None without a reader or a policy with ``committed_at``, and when IonQ's queue cannot be
+    read (logged): those views then show spend without committed rather than nothing at all."""
+    if reader is None or not _committed(rules):
+        return None
+    try:
+        return reader.snapshot(now)
+    except IonQError as exc:
+        log.warning("queue not read, budgets shown without committed: %s", exc)
+        return None
+
+
 def fetch_queue(
     reader: QueueReader,
     rules: PolicySet | None,
@@ -66,10 +92,7 @@ def fetch_queue(
     """The queue report at ``now``: the queue read once, and the burns of the policies with
     ``committed_at`` (usage is asked only for them, and only when there are some)."""
     snapshot = reader.snapshot(now)
-    # TODO-MERGE: p.committed_at once i13-engine is merged.
-    committed = (
-        [p for p in rules.policies if getattr(p, "committed_at", None)] if rules is not None else []
-    )
+    committed = _committed(rules)
     burns: list[Burn] = []
     if committed:
         planned = plan_cycle(committed, (), now)
@@ -84,8 +107,10 @@ def fetch_digest(
     source: UsageSource,
     scheduled_for: dt.datetime,
     now: dt.datetime,
+    queue: QueueReader | None = None,
 ) -> DigestReport:
-    """The digest due at ``scheduled_for``: the period before it, budgets as of ``now``."""
+    """The digest due at ``scheduled_for``: the period before it, budgets as of ``now`` (with
+    what is committed, for policies with ``committed_at``, when ``queue`` can be read)."""
     queries = digest_queries(digest.period, scheduled_for)
     data = {role: source.series(q) for role, q in queries.items()}
     return build_digest(
@@ -93,7 +118,7 @@ def fetch_digest(
         digest.period,
         scheduled_for,
         data,
-        fetch_burns(rules, source, now),
+        fetch_burns(rules, source, now, read_queue(queue, rules, now)),
         top=digest.top,
         channel=digest.channel,
         source=digest.source,

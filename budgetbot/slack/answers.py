@@ -17,7 +17,7 @@ from budgetbot.render.blocks import Block, error_message, help_message, report_m
 from budgetbot.render.budgets import budgets_blocks
 from budgetbot.render.queue import queue_blocks
 from budgetbot.reports.build import Report
-from budgetbot.reports.fetch import fetch_burns, fetch_queue, fetch_report
+from budgetbot.reports.fetch import fetch_burns, fetch_queue, fetch_report, read_queue
 from budgetbot.reports.grammar import Command, GrammarError, parse_command, parse_range
 from budgetbot.rules.engine import plan
 from budgetbot.slack.deps import Deps
@@ -132,7 +132,7 @@ def answer(
     source = deps.usage_source()
     if command.kind == "budgets":
         _prefetch(source, deps, now)
-        burns = fetch_burns(deps.rules, source, now)
+        burns = fetch_burns(deps.rules, source, now, read_queue(deps.queue(), deps.rules, now))
         if not users_ok:
             burns = [b for b in burns if b.scope != "user"]
         text, blocks = budgets_blocks(burns, title="Budgets this period")
@@ -150,9 +150,10 @@ def _queue(
 ) -> Reply:
     """``/ionq-usage queue [project|user]``: submitters are named only where spend by user may
     be seen."""
-    if deps.queue_reader is None:
+    reader = deps.queue()
+    if reader is None:
         return Reply(*error_message(QUEUE_NOT_READ))
     if command.grouping == "user" and not users_ok:
         return Reply(*error_message(USER_SPEND_PRIVATE))
-    report = fetch_queue(deps.queue_reader(), deps.rules, deps.usage_source, command.grouping, now)
+    report = fetch_queue(reader, deps.rules, deps.usage_source, command.grouping, now)
     return Reply(*queue_blocks(report, users=users_ok), response_type)

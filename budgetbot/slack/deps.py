@@ -42,3 +42,7 @@ class Deps:
     store: Store | None = None
     #: IonQ's queue (``/ionq-usage queue``); None: budgetbot does not read it here.
     queue_reader: Callable[[], QueueReader] | None = None
+
+    def queue(self) -> QueueReader | None:
+        """The queue reader, or None where budgetbot does not read the queue."""
+        return None if self.queue_reader is None else self.queue_reader()

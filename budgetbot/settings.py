@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     ionq_api_key: SecretStr | None = Field(None, description="IonQ API key (secret)")
     ionq_org_id: str | None = Field(None, description="IonQ organization id")
     ionq_base_url: str = Field(DEFAULT_BASE_URL, description="IonQ API base URL")
+    ionq_project_keys: SecretStr | None = Field(
+        None,
+        description="Comma-separated IonQ project keys (secret) whose projects' queues may be read",
+    )
     slack_bot_token: SecretStr | None = Field(None, description="Slack bot token xoxb-…")
     slack_signing_secret: SecretStr | None = Field(None, description="Slack signing secret")
     slack_app_token: SecretStr | None = Field(None, description="Slack app token for Socket Mode")
@@ -68,6 +72,14 @@ class Settings(BaseSettings):
             )
         assert self.ionq_api_key is not None and self.ionq_org_id is not None
         return self.ionq_base_url, self.ionq_org_id, self.ionq_api_key
+
+    @property
+    def project_keys(self) -> tuple[SecretStr, ...]:
+        """The keys of IONQ_PROJECT_KEYS, in order (each its own secret); empty when unset."""
+        if self.ionq_project_keys is None:
+            return ()
+        parts = self.ionq_project_keys.get_secret_value().split(",")
+        return tuple(SecretStr(part.strip()) for part in parts if part.strip())
 
     @staticmethod
     def _ids(value: str | None) -> frozenset[str] | None:

@@ -19,6 +19,7 @@ PURE = [
     "rules/kinds.py",
     "rules/planner.py",
     "rules/targets.py",
+    "rules/queued.py",
     "rules/anomalies.py",
     "rules/budget.py",
     "rules/policy_fields.py",

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from budgetbot.ionq import UsageQuery
+from budgetbot.queue.model import QueueReader, QueueSnapshot
 from budgetbot.rules.findings import Burn, Finding
 from budgetbot.rules.loader import PolicySet
 from budgetbot.rules.planner import Plan
@@ -40,6 +41,13 @@ class CycleResult:
     burns: list[Burn] = field(default_factory=list)
     #: Why usage could not be read this cycle (no findings were made), else None.
     error: str | None = None
+    #: Why the queue could not be read this cycle (no committed findings or resolutions).
+    queue_error: str | None = None
+    #: IonQ requests the queue cost this cycle, by kind (``whoami``, ``jobs``, ``cost``).
+    queue_requests: dict[str, int] = field(default_factory=dict)
+    #: Budgets of policies with ``committed_at`` whose queue is not counted this cycle (not
+    #: visible, or without an estimate): no committed finding can be made for them.
+    uncounted: list[Burn] = field(default_factory=list)
     fetch_seconds: float = 0.0
     evaluate_seconds: float = 0.0
 
@@ -63,6 +71,8 @@ class Cycle:
     home: HomeHook | None = None
     #: Seconds for the stage timings (a monotonic clock; tests may pin it).
     timer: Callable[[], float] = time.monotonic
+    #: Reads IonQ's queue when a policy has ``committed_at`` (None: committed spend unchecked).
+    queue_reader: QueueReader | None = None
     result: CycleResult = field(default_factory=CycleResult)
     #: The first day anomalies are examined from (days missed by an outage included).
     anomalies_since: dt.date | None = None
@@ -70,6 +80,8 @@ class Cycle:
     plan: Plan | None = None
     queries: list[UsageQuery] = field(default_factory=list)
     data: dict[UsageQuery, UsageSeries] = field(default_factory=dict)
+    #: The queue now (the ``fetch`` stage), None when not needed, not given or not readable.
+    queue: QueueSnapshot | None = None
     started: float = 0.0
 
     @property

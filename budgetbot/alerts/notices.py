@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from budgetbot.ionq import UsageQuery
+from budgetbot.queue.model import QueueSnapshot
 from budgetbot.rules.engine import burns_of
 from budgetbot.rules.findings import Burn, alert_key
 from budgetbot.rules.planner import Plan
@@ -39,8 +40,12 @@ def record_resolutions(
     now: dt.datetime,
     destinations: Sequence[str],
     known: Sequence[Burn] | None = None,
+    queue: QueueSnapshot | None = None,
 ) -> None:
-    """Queue one "back under …" reply for each fired level that no longer holds."""
+    """Queue one "back under …" reply for each fired level that no longer holds.
+
+    ``queue``: the queue now. Without it no committed level is resolved: a figure not known
+    is never taken for "back under"."""
     current = planned.current_periods()
     fired: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
     for level in store.fired_levels(set(current.values())):
@@ -49,10 +54,18 @@ def record_resolutions(
     if not fired:
         return
     names = {key[0] for key in fired}
-    if known is not None:
+    # A group of a committed policy may have left both usage and the queue (its jobs were
+    # cancelled before any ran): it is asked about by name, so its "back under" can be said.
+    committed = {p.policy.name for p in planned.policies if p.policy.committed_at}
+    also: dict[str, set[str]] = defaultdict(set)
+    for rule, group, _, _ in fired:
+        if rule in committed and queue is not None:
+            also[rule].add(group)
+    have = {(b.rule, b.group_key) for b in known or ()}
+    if known is not None and all((r, g) in have for r, groups in also.items() for g in groups):
         candidates = [b for b in known if b.rule in names]
     else:  # only the rules that fired anything this period
-        candidates = burns_of(planned.only(names), data)
+        candidates = burns_of(planned.only(names), data, queue, also=also)
     for r in resolutions(candidates, fired):
         row = (r.dedup_key, r.thread_key, r.burn.channel, encode(NoticePayload(r.text)))
         # Nothing to take back where the alert has not gone out yet: asked again next cycle.

@@ -2,8 +2,9 @@
 pipeline is the model). Each is in :mod:`budgetbot.alerts.stages`.
 
     plan      the queries the rules need (anomalies since the last good cycle)
-    fetch     usage from IonQ, through the cache; an outage is noted, not raised
-    evaluate  findings of the rules against that usage
+    fetch     usage from IonQ, through the cache, and the queue when a policy has
+              ``committed_at``; an outage is noted, not raised
+    evaluate  findings of the rules against that usage and queue
     decide    dedup against fired levels, threads, snoozes (a dry run ends here)
     record    the outbox, one row per destination (alerts and their fired levels in one
               transaction), "back under" replies, outage notices
@@ -17,6 +18,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 
+from budgetbot.queue.model import QueueReader
 from budgetbot.rules.loader import PolicySet
 from budgetbot.store.db import Store
 from budgetbot.usage.source import UsageSource
@@ -44,6 +46,7 @@ def run_check(
     notice_channel: str | None = None,
     home: HomeHook | None = None,
     timer: Callable[[], float] = time.monotonic,
+    queue_reader: QueueReader | None = None,
 ) -> CycleResult:
     """Run one cycle at ``now``; with ``dry_run`` decide but record and deliver nothing.
 
@@ -55,6 +58,11 @@ def run_check(
     the outage is recorded, one "unavailable since" notice is queued per outage, and whatever
     waits in the outbox is still delivered. The first good cycle after it evaluates as usual,
     so alerts crossed meanwhile go out then.
+
+    ``queue_reader`` reads IonQ's queue once per cycle, only when a policy has
+    ``committed_at``. When it fails, usage findings are still made and noted as
+    ``queue_error``; committed findings and their "back under" replies wait for a cycle that
+    reads the queue.
     """
     cycle = Cycle(
         rules,
@@ -66,6 +74,7 @@ def run_check(
         notice_channel=notice_channel,
         home=home,
         timer=timer,
+        queue_reader=queue_reader,
     )
     for stage in STAGES:
         if not stage(cycle):

@@ -59,19 +59,46 @@ def _planned(cycle: Cycle) -> Plan:
 
 
 def fetch(cycle: Cycle) -> bool:
-    """Ask IonQ (through the cache); an outage is noted, not raised."""
+    """Ask IonQ (through the cache), and read the queue when a policy counts it; an outage is
+    noted, not raised."""
     try:
         cycle.data = {q: cycle.source.series(q) for q in cycle.queries}
     except (IonQError, UsageDataError) as exc:
         cycle.result.error = str(exc)
+    if cycle.result.error is None:
+        _read_queue(cycle)
     cycle.result.fetch_seconds = cycle.timer() - cycle.started
     return True
 
 
+def _read_queue(cycle: Cycle) -> None:
+    """The queue, once per cycle, only when a policy has ``committed_at`` and a reader is
+    given. When IonQ cannot list it, usage findings are still made; committed ones are not."""
+    if cycle.queue is not None or cycle.queue_reader is None or not _planned(cycle).needs_queue:
+        return
+    try:
+        cycle.queue = cycle.queue_reader.snapshot(cycle.now)
+    except IonQError as exc:
+        cycle.result.queue_error = str(exc)
+        log.warning("IonQ queue unavailable, committed spend not checked this cycle: %s", exc)
+        return
+    cycle.result.queue_requests = dict(cycle.queue.requests)
+
+
 def evaluate(cycle: Cycle) -> bool:
-    """Every finding of the rules against the usage read."""
+    """Every finding of the rules against the usage (and the queue) read."""
     if cycle.result.error is None:
-        cycle.result.findings = evaluate_plan(_planned(cycle), cycle.data)
+        planned = _planned(cycle)
+        cycle.result.findings = evaluate_plan(planned, cycle.data, cycle.queue)
+        if cycle.queue is not None:
+            committed = planned.only(
+                p.policy.name for p in planned.policies if p.policy.committed_at
+            )
+            cycle.result.uncounted = [
+                b
+                for b in burns_of(committed, cycle.data, cycle.queue)
+                if b.queue is not None and b.queue.state != "counted"
+            ]
     return True
 
 
@@ -117,9 +144,11 @@ def record(cycle: Cycle) -> bool:
     store.record(levels, notes, now, destinations=cycle.destinations)
     # Every budget's burn, once, when the App Home needs it; resolutions reuse it.
     if cycle.home is not None:
-        result.burns = burns_of(_planned(cycle), cycle.data)
+        result.burns = burns_of(_planned(cycle), cycle.data, cycle.queue)
     known = result.burns if cycle.home is not None else None
-    record_resolutions(_planned(cycle), cycle.data, store, now, cycle.destinations, known)
+    record_resolutions(
+        _planned(cycle), cycle.data, store, now, cycle.destinations, known, cycle.queue
+    )
     record_recovery(store, cycle.notice_channel, now, cycle.destinations)
     return True
 
@@ -164,6 +193,9 @@ def _log_cycle(cycle: Cycle) -> None:
                 "failed": len(result.failed),
                 "waiting": len(result.waiting),
                 "ionq_error": result.error,
+                "queue_requests": result.queue_requests,
+                "queue_jobs": None if cycle.queue is None else len(cycle.queue.jobs),
+                "queue_error": result.queue_error,
                 "fetch_s": round(result.fetch_seconds, 3),
                 "evaluate_s": round(result.evaluate_seconds, 3),
             }

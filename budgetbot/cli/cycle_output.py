@@ -9,7 +9,9 @@ import click
 
 from budgetbot.alerts.cycle import CycleResult
 from budgetbot.alerts.decide import Reason
+from budgetbot.render.messages import queue_text
 from budgetbot.render.terminal import render_alert
+from budgetbot.render.text import safe_terminal
 
 __all__ = ["print_cycle"]
 
@@ -30,6 +32,18 @@ def print_cycle(result: CycleResult, now: dt.datetime, *, dry_run: bool) -> None
                 f" {d.finding.level_text}% for {d.finding.group_name}",
                 err=True,
             )
+    if dry_run:
+        for burn in result.uncounted:
+            assert burn.queue is not None  # only burns whose queue was read are listed
+            click.echo(
+                f"  committed spend not checked: {burn.rule} for"
+                f" {safe_terminal(burn.group_name)}: {queue_text(burn.queue, burn.measure)}"
+            )
+    if result.queue_error:
+        click.echo(
+            f"  committed spend not checked: IonQ queue unavailable: {result.queue_error}",
+            err=True,
+        )
     for note, error in result.failed:
         click.echo(
             f"  not delivered (kept for the next cycle): {note.dedup_key}: {error}", err=True

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from budgetbot.alerts.cycle import HomeHook
     from budgetbot.alerts.notifiers import Notifier
+    from budgetbot.queue.reader import IonQQueueReader
     from budgetbot.slack.deps import Deps
 
 __all__ = ["Runtime", "notice_channel", "serve_runtime", "slack_deps", "utc_now"]
@@ -44,7 +45,8 @@ class Runtime:
     """Settings turned into connections: store, IonQ client, usage cache, Slack client.
 
     ``ionq_endpoint`` (base URL, organization id, key) overrides the IonQ settings (the demo's
-    simulator); ``store`` an already open store (the demo's throwaway one). ``ionq_limits``
+    simulator) and ``ionq_project_keys`` IONQ_PROJECT_KEYS (the simulator's project keys);
+    ``store`` an already open store (the demo's throwaway one). ``ionq_limits``
     (deadline in seconds, attempts) bounds IonQ calls where someone waits for them (``serve``).
     Safe to share between threads: each connection is built once under a lock.
     """
@@ -56,15 +58,18 @@ class Runtime:
         now: Callable[[], dt.datetime] = utc_now,
         ionq_endpoint: tuple[str, str, SecretStr | str] | None = None,
         ionq_limits: tuple[float, int] | None = None,
+        ionq_project_keys: Sequence[SecretStr | str] | None = None,
         store: Store | None = None,
     ) -> None:
         self.settings = settings
         self._now = now
         self._endpoint = ionq_endpoint
         self._limits = ionq_limits
+        self._project_keys = ionq_project_keys
         self._store = store
         self._ionq: IonQClient | None = None
         self._cache: UsageCache | None = None
+        self._queue: IonQQueueReader | None = None
         self._slack: WebClient | None = None
         self._notifiers: list[Notifier] | None = None
         self._closed = False
@@ -106,8 +111,29 @@ class Runtime:
         concurrent queries sharing one IonQ call."""
         with self._lock:
             if self._cache is None:
-                self._cache = UsageCache(self.ionq(), self.store())
+                self._cache = UsageCache(self.ionq(), self.store(), now=self._now)
             return self._cache
+
+    def queue_reader(self) -> IonQQueueReader:
+        """The process's queue reader: IONQ_API_KEY's client and one per project key
+        (IONQ_PROJECT_KEYS, sharing its connections), estimates kept in the store. Keys are
+        asked ``/whoami`` once per process."""
+        with self._lock:
+            if self._queue is None:
+                from budgetbot.queue.reader import IonQQueueReader
+
+                main = self.ionq()
+                keys = self._project_keys
+                if keys is None:
+                    keys = self.settings.project_keys
+                clients = [main]
+                for position, key in enumerate(keys, start=1):
+                    if any(client.has_key(key) for client in clients):
+                        continue  # the same key twice would read the same queue twice
+                    label = f"IONQ_PROJECT_KEYS key {position}"
+                    clients.append(main.with_key(key, key_label=label))
+                self._queue = IonQQueueReader(clients, self.store())
+            return self._queue
 
     def usage_source(self, today: dt.date | None = None, *, cached: bool = True) -> UsageSource:
         """A fresh usage source (its own memo) over the shared client and cache.
@@ -169,7 +195,7 @@ class Runtime:
                 return
             self._closed = True
             ionq, store = self._ionq, self._store
-            self._ionq = self._cache = None
+            self._ionq = self._cache = self._queue = None
             self._store = None
         if ionq is not None:
             ionq.close()

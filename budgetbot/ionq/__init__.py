@@ -1,4 +1,4 @@
-"""IonQ usage API: the client, its query and wire models, and its errors.
+"""IonQ's API: the client, its usage query, the wire models of usage and jobs, and its errors.
 
 The wire models and errors are plain data and load at once; the client (httpx, tenacity) loads
 on first use, so pure modules can name a ``UsageQuery`` without pulling in an HTTP stack.
@@ -18,6 +18,18 @@ from ._errors import (
     IonQServerError,
     IonQUnavailable,
 )
+from ._job_checks import parse_job_cost, parse_jobs_page, parse_whoami
+from ._jobs import (
+    ClonedJob,
+    Job,
+    JobCost,
+    JobCostAmount,
+    JobsCanceled,
+    JobsPage,
+    JobStats,
+    JobStatus,
+    Whoami,
+)
 from ._models import (
     MAX_AMOUNT,
     MAX_COUNT,
@@ -31,13 +43,16 @@ from ._models import (
 )
 
 if TYPE_CHECKING:
-    from ._client import DEFAULT_BASE_URL, REQUEST_DEADLINE, IonQClient
+    from ._client import DEFAULT_BASE_URL, MAX_PAGES, PAGE_SIZE, REQUEST_DEADLINE, IonQClient
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "MAX_AMOUNT",
     "MAX_COUNT",
+    "MAX_PAGES",
+    "PAGE_SIZE",
     "REQUEST_DEADLINE",
+    "ClonedJob",
     "GroupBy",
     "GroupUsage",
     "IonQAuthError",
@@ -50,16 +65,27 @@ __all__ = [
     "IonQResponseError",
     "IonQServerError",
     "IonQUnavailable",
+    "Job",
+    "JobCost",
+    "JobCostAmount",
+    "JobStats",
+    "JobStatus",
+    "JobsCanceled",
+    "JobsPage",
     "Modality",
     "Usage",
     "UsageAmount",
     "UsageQuery",
     "Usages",
+    "Whoami",
     "check_usages",
+    "parse_job_cost",
+    "parse_jobs_page",
     "parse_usages",
+    "parse_whoami",
 ]
 
-_LAZY = {"DEFAULT_BASE_URL", "REQUEST_DEADLINE", "IonQClient"}
+_LAZY = {"DEFAULT_BASE_URL", "MAX_PAGES", "PAGE_SIZE", "REQUEST_DEADLINE", "IonQClient"}
 
 
 def __getattr__(name: str) -> Any:

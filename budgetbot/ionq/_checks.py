@@ -65,35 +65,37 @@ def parse_usages(text: str, query: UsageQuery, *, path: str = "") -> Usages:
     return answer
 
 
-def parse_json(text: str, path: str) -> Any:
+def parse_json(text: str, path: str, *, method: str = "GET") -> Any:
     """JSON with exact numbers: floats as ``Decimal``; ``NaN``/``Infinity`` refused."""
     try:
         return json.loads(text, parse_float=Decimal, parse_int=_int, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         raise IonQResponseError(
-            f"IonQ answered GET {path} with malformed JSON ({exc.msg} at line {exc.lineno}"
+            f"IonQ answered {method} {path} with malformed JSON ({exc.msg} at line {exc.lineno}"
             f" column {exc.colno})",
             field="(body)",
             path=path,
         ) from None
     except (ValueError, RecursionError) as exc:
         raise IonQResponseError(
-            f"IonQ answered GET {path} with unreadable JSON ({type(exc).__name__})",
+            f"IonQ answered {method} {path} with unreadable JSON ({type(exc).__name__})",
             field="(body)",
             path=path,
         ) from None
 
 
-def response_error(exc: pydantic.ValidationError, path: str) -> IonQResponseError:
+def response_error(
+    exc: pydantic.ValidationError, path: str, *, method: str = "GET"
+) -> IonQResponseError:
     """One error naming the first problem: an invariant broken if any, else a missing field."""
     errors = exc.errors()
     broken = [e for e in errors if e["type"] == INVARIANT]
     first = (broken or errors)[0]
     field = _dotted(first["loc"])
     if first["type"] == "missing":
-        message = f"IonQ's answer to GET {path} misses the required field {field}"
+        message = f"IonQ's answer to {method} {path} misses the required field {field}"
     else:
-        message = f"IonQ's answer to GET {path} has an unusable {field}: {first['msg']}"
+        message = f"IonQ's answer to {method} {path} has an unusable {field}: {first['msg']}"
     more = len(errors) - 1
     if more:
         message += f" (and {more} more problem{'s' if more > 1 else ''})"

@@ -1,43 +1,51 @@
-"""The IonQ usage client: one httpx call per query, retried with backoff, errors translated.
+"""The IonQ client: one httpx call per request, retried with backoff, errors translated.
 
 Nothing outside ``budgetbot.ionq`` imports httpx: every httpx exception is mapped to the
-``IonQError`` tree here, at the boundary. Each usage answer is checked (``_checks``) inside the
-retried call, so an answer that breaks IonQ's invariants is retried like an outage.
+``IonQError`` tree here, at the boundary. Each answer is checked (``_checks``, ``_job_checks``)
+inside the retried call, so an answer that breaks IonQ's invariants is retried like an outage.
 """
 
 from __future__ import annotations
 
-import json
+import hmac
 import logging
 import random
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception
 
-from ._checks import parse_json, parse_usages
+from ._checks import parse_usages
 from ._errors import (
-    IonQAuthError,
     IonQError,
-    IonQNotFound,
     IonQRateLimited,
-    IonQRequestError,
     IonQResponseError,
-    IonQServerError,
     IonQUnavailable,
 )
+from ._job_checks import (
+    parse_canceled,
+    parse_cloned,
+    parse_job_cost,
+    parse_jobs_page,
+    parse_whoami,
+)
+from ._jobs import ClonedJob, Job, JobCost, JobsCanceled, JobStatus, Whoami, job_params
 from ._models import UsageQuery, Usages
+from ._status import status_error
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_DEADLINE",
     "DEFAULT_TIMEOUT",
     "MAX_ATTEMPTS",
+    "MAX_PAGES",
     "MAX_RETRY_AFTER",
+    "PAGE_SIZE",
     "REQUEST_DEADLINE",
     "IonQClient",
 ]
@@ -58,16 +66,23 @@ MAX_ATTEMPTS = 6
 MAX_RETRY_AFTER = 30.0
 BACKOFF_INITIAL = 0.5
 BACKOFF_MAX = 10.0
+#: Jobs asked per ``GET /jobs`` page; and the most pages one listing may take (a cursor that
+#: never ends must not keep a cycle busy forever: 500 pages is 50,000 jobs in one status).
+PAGE_SIZE = 100
+MAX_PAGES = 500
 
 
 class IonQClient:
-    """Reads usage from IonQ's API.
+    """Reads usage and jobs from IonQ's API, and cancels and clones jobs.
 
     ``sleep`` and ``clock`` are injectable so tests can record waits instead of sleeping;
     ``http`` lets a caller share a configured ``httpx.Client``. ``deadline`` bounds a query with
     all its retries, ``request_deadline`` each request from sending it to the answer's last byte
     (checked on ``clock`` as the body arrives, so it is overrun by at most one read timeout;
     httpx offers no hook inside the status line and headers, which only the read timeout bounds).
+    ``key_label`` is how errors name the key's setting (never its value); :meth:`with_key` makes
+    a client for another key over the same connections. ``requests`` counts requests by kind
+    (``usage``, ``whoami``, ``jobs``, ``cost``, ``cancel``, ``clone``), retries included.
     """
 
     def __init__(
@@ -84,6 +99,7 @@ class IonQClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        key_label: str = "IONQ_API_KEY",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.org_id = org_id
@@ -96,11 +112,36 @@ class IonQClient:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
+        self.key_label = key_label
         self.request_count = 0
+        self.requests: Counter[str] = Counter()
 
     def __repr__(self) -> str:
         return (
-            f"IonQClient(base_url={self.base_url!r}, org_id={self.org_id!r}, api_key='**********')"
+            f"IonQClient(base_url={self.base_url!r}, org_id={self.org_id!r},"
+            f" key={self.key_label!r}, api_key='**********')"
+        )
+
+    def has_key(self, api_key: SecretStr | str) -> bool:
+        """Whether this client uses ``api_key`` (compared in constant time)."""
+        value = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        return hmac.compare_digest(value.encode(), self._api_key.get_secret_value().encode())
+
+    def with_key(self, api_key: SecretStr | str, *, key_label: str) -> IonQClient:
+        """A client for another key (a project key) sharing this one's connections and limits;
+        closing it leaves the connections to this client."""
+        return IonQClient(
+            self.base_url,
+            self.org_id,
+            api_key,
+            http=self._http,
+            deadline=self.deadline,
+            request_deadline=self.request_deadline,
+            max_attempts=self.max_attempts,
+            sleep=self._sleep,
+            clock=self._clock,
+            rng=self._rng,
+            key_label=key_label,
         )
 
     def close(self) -> None:
@@ -123,39 +164,120 @@ class IonQClient:
         spent; it is never returned.
         """
         path = f"/organizations/{urllib.parse.quote(self.org_id, safe='')}/usage"
-        return self._get(path, query.params(), lambda text: parse_usages(text, query, path=path))
+        return self._call(
+            "usage", "GET", path, lambda text: parse_usages(text, query, path=path), query.params()
+        )
 
-    def whoami(self) -> dict[str, Any]:
-        """Return IonQ's description of the API key (id, name, project)."""
-        body = self._get("/whoami", {}, lambda text: parse_json(text, "/whoami"))
-        if not isinstance(body, dict):
-            raise IonQResponseError("IonQ's /whoami answer is not an object", path="/whoami")
-        return body
+    def whoami(self) -> Whoami:
+        """IonQ's description of the API key: its id, name and (a project key's) project."""
+        return self._call("whoami", "GET", "/whoami", parse_whoami)
+
+    def jobs(
+        self, status: JobStatus | str, *, limit: int = PAGE_SIZE, max_pages: int = MAX_PAGES
+    ) -> list[Job]:
+        """Every job in ``status`` the key may see, following ``next`` to the last page.
+
+        The listing is returned whole or not at all: a page that is refused, a cursor seen
+        before, or more than ``max_pages`` pages raise an ``IonQError``.
+        """
+        status = JobStatus(status)
+        found: list[Job] = []
+        cursor: str | None = None
+        seen: set[str] = set()
+        for _ in range(max_pages):
+            params = job_params(status, limit, cursor)
+            page = self._call(
+                "jobs", "GET", "/jobs", lambda text: parse_jobs_page(text, status), params
+            )
+            found.extend(page.jobs)
+            if not page.next:
+                return found
+            if page.next in seen:
+                raise IonQResponseError(
+                    f"IonQ's paging of GET /jobs?status={status.value} came back to a cursor it"
+                    f" gave before (after {len(seen) + 1} pages): the listing is refused",
+                    field="next",
+                    path="/jobs",
+                )
+            seen.add(page.next)
+            cursor = page.next
+        raise IonQResponseError(
+            f"IonQ's paging of GET /jobs?status={status.value} did not end within {max_pages}"
+            f" pages of {limit}: the listing is refused",
+            field="next",
+            path="/jobs",
+        )
+
+    def job_cost(self, job_id: str) -> JobCost:
+        """The job's estimated cost (and its billed cost once it ran)."""
+        path = f"/jobs/{_quoted(job_id)}/cost"
+        return self._call("cost", "GET", path, lambda text: parse_job_cost(text, path))
+
+    def cancel_jobs(self, job_ids: Iterable[str]) -> JobsCanceled:
+        """Cancel several jobs at once (``PUT /jobs/status/cancel``)."""
+        path = "/jobs/status/cancel"
+        body = {"ids": list(job_ids)}
+        return self._call("cancel", "PUT", path, lambda t: parse_canceled(t, path), body=body)
+
+    def cancel_job(self, job_id: str) -> JobsCanceled:
+        """Cancel one job (``PUT /jobs/{id}/status/cancel``)."""
+        path = f"/jobs/{_quoted(job_id)}/status/cancel"
+        return self._call("cancel", "PUT", path, lambda t: parse_canceled(t, path))
+
+    def clone_job(self, job_id: str, changes: Mapping[str, Any] | None = None) -> ClonedJob:
+        """Submit a copy of a job (``POST /jobs/{id}/clone``), with ``changes`` (name, shots, …).
+
+        Not idempotent: only a 429 (IonQ refused before doing anything) is retried, never a
+        5xx or a timeout, after which IonQ may have made the clone already.
+        """
+        path = f"/jobs/{_quoted(job_id)}/clone"
+        return self._call(
+            "clone",
+            "POST",
+            path,
+            lambda text: parse_cloned(text, path),
+            body=dict(changes or {}),
+            retry_on=lambda e: isinstance(e, IonQRateLimited),
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _get(self, path: str, params: dict[str, str], read: Callable[[str], _T]) -> _T:
+    def _call(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        read: Callable[[str], _T],
+        params: Mapping[str, str] | None = None,
+        *,
+        body: Any = None,
+        retry_on: Callable[[IonQError], bool] = lambda e: e.retryable,
+    ) -> _T:
         started = self._clock()
         retrying = Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, IonQError) and e.retryable),
+            retry=retry_if_exception(lambda e: isinstance(e, IonQError) and retry_on(e)),
             stop=lambda state: self._should_stop(state, started),
             wait=self._wait,
             sleep=self._sleep,
             before_sleep=_log_retry,
             reraise=True,
         )
-        return retrying(lambda: read(self._get_once(path, params)))
+        return retrying(lambda: read(self._send_once(kind, method, path, params or {}, body)))
 
-    def _get_once(self, path: str, params: dict[str, str]) -> str:
+    def _send_once(
+        self, kind: str, method: str, path: str, params: Mapping[str, str], body: Any
+    ) -> str:
         """One request's answer text, within ``request_deadline``."""
         url = self.base_url + path
         self.request_count += 1
+        self.requests[kind] += 1
         until = self._clock() + self.request_deadline
         try:
             with self._http.stream(
-                "GET",
+                method,
                 url,
                 params=params,
+                json=body,
                 headers={
                     "Authorization": f"apiKey {self._api_key.get_secret_value()}",
                     "Accept": "application/json",
@@ -166,31 +288,31 @@ class IonQClient:
                     chunks.append(chunk)
                     if self._clock() > until:
                         raise IonQUnavailable(
-                            f"IonQ did not finish answering GET {path} within"
+                            f"IonQ did not finish answering {method} {path} within"
                             f" {self.request_deadline:g}s",
                             path=path,
                         )
                 text = b"".join(chunks).decode(response.encoding or "utf-8", errors="replace")
         except httpx.TimeoutException as exc:
             raise IonQUnavailable(
-                f"IonQ did not answer in time for GET {path} ({type(exc).__name__})", path=path
+                f"IonQ did not answer in time for {method} {path} ({type(exc).__name__})", path=path
             ) from None
         except httpx.LocalProtocolError as exc:
             # The request could not be written, as a key with a CR or LF (a .env file with CRLF
             # endings) cannot: httpx's message quotes the header, so the key; say only the type.
             raise IonQUnavailable(
-                f"Could not send GET {path} to IonQ ({type(exc).__name__}): check that"
-                " IONQ_API_KEY holds no whitespace or control character, and IONQ_BASE_URL",
+                f"Could not send {method} {path} to IonQ ({type(exc).__name__}): check that"
+                f" {self.key_label} holds no whitespace or control character, and IONQ_BASE_URL",
                 path=path,
             ) from None
         except httpx.TransportError as exc:
             raise IonQUnavailable(
-                f"Could not reach IonQ at {self.base_url} for GET {path}: {exc}"
+                f"Could not reach IonQ at {self.base_url} for {method} {path}: {exc}"
                 " (check IONQ_BASE_URL and the network)",
                 path=path,
             ) from None
-        if response.status_code != 200:
-            raise _status_error(response, text, path, self.org_id)
+        if not response.is_success:
+            raise status_error(response, text, f"{method} {path}", self.org_id, self.key_label)
         return text
 
     def _wait(self, state: RetryCallState) -> float:
@@ -222,66 +344,5 @@ def _log_retry(state: RetryCallState) -> None:
     log.warning("IonQ attempt %d failed (%s); retrying in %.1fs", state.attempt_number, exc, wait)
 
 
-def _error_detail(text: str) -> tuple[str, Any]:
-    try:
-        body = json.loads(text)
-    except (ValueError, RecursionError):
-        return text[:200].strip(), None
-    if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or ""), body.get("validation")
-    return "", None
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None  # HTTP-date form: rare; fall back to our own backoff
-    return max(0.0, seconds)
-
-
-def _status_error(response: httpx.Response, text: str, path: str, org_id: str) -> IonQError:
-    status = response.status_code
-    reason = response.reason_phrase
-    detail, validation = _error_detail(text)
-    said = f": {detail}" if detail else ""
-    where = f"{status} {reason} for GET {path}"
-    if status == 401:
-        return IonQAuthError(
-            f"IonQ rejected the API key ({where}): check IONQ_API_KEY", status=status, path=path
-        )
-    if status == 403:
-        return IonQAuthError(
-            f"IonQ refused access ({where}): check that IONQ_API_KEY belongs to organization"
-            f" {org_id!r} (IONQ_ORG_ID)",
-            status=status,
-            path=path,
-        )
-    if status == 404:
-        return IonQNotFound(
-            f"IonQ does not know organization {org_id!r} ({where}): check IONQ_ORG_ID"
-            " (and IONQ_BASE_URL)",
-            status=status,
-            path=path,
-        )
-    if status == 400:
-        return IonQRequestError(
-            f"IonQ refused the request ({where}){said}",
-            status=status,
-            path=path,
-            validation=validation,
-        )
-    if status == 429:
-        return IonQRateLimited(
-            f"IonQ is rate limiting us ({where})",
-            status=status,
-            path=path,
-            retry_after=_parse_retry_after(response.headers.get("Retry-After")),
-        )
-    if status == 503:
-        return IonQUnavailable(f"IonQ is unavailable ({where}){said}", status=status, path=path)
-    if status >= 500:
-        return IonQServerError(f"IonQ failed ({where}){said}", status=status, path=path)
-    return IonQError(f"IonQ answered {where}{said}", status=status, path=path)
+def _quoted(job_id: str) -> str:
+    return urllib.parse.quote(job_id, safe="")

@@ -22,7 +22,14 @@ from .block_kit import (
     _section,
     _within_limits,
 )
-from .messages import alert_headline, alert_lines, amount, figure_text, period_words
+from .messages import (
+    alert_headline,
+    alert_lines,
+    amount,
+    figure_text,
+    period_words,
+    queue_text,
+)
 from .slack_text import (
     MAX_BUTTON,
     MAX_CONTEXT_TEXT,
@@ -79,6 +86,10 @@ def _alert_fields(f: Finding) -> list[Block]:
             fields.append(f"*Usual day*\n{amount(f.baseline, 'usd')}")
     elif facts == "budget":
         fields.append(f"*Used so far*\n{figure_text(f.value, f.measure)}")
+        if f.queue is not None:
+            fields.append(f"*Queued now*\n{escape(queue_text(f.queue, f.measure))}")
+            if f.committed is not None:
+                fields.append(f"*Committed*\n{figure_text(f.committed, f.measure)}")
         if f.budget is not None:
             fields.append(f"*Budget*\n{amount(f.budget, f.measure)}")
         if f.forecast is not None:

@@ -6,9 +6,9 @@ import datetime as dt
 from decimal import ROUND_FLOOR, Decimal
 from typing import TypeVar
 
-from budgetbot.rules.findings import Burn, Figure, Finding, level_text
+from budgetbot.rules.findings import Burn, Figure, Finding, QueueStanding, level_text
 from budgetbot.rules.kinds import KINDS
-from budgetbot.usage.measures import MEASURES
+from budgetbot.usage.measures import MEASURES, Measure
 
 __all__ = [
     "alert_headline",
@@ -18,9 +18,14 @@ __all__ = [
     "fill",
     "percent_text",
     "period_words",
+    "queue_line",
+    "queue_text",
     "resolved_text",
     "subject",
 ]
+
+#: How many of the largest queued jobs an alert names ("and N more" for the rest).
+SHOWN_JOBS = 3
 
 
 def amount(value: Decimal, measure: str) -> str:
@@ -111,6 +116,10 @@ class _Words(dict[str, str]):
             "level": lambda: level_text(_given(self.level)),
             "mark": lambda: f"{level_text(_given(self.level))}%",
             "baseline": lambda: amount(_given(getattr(f, "baseline", None)), f.measure),
+            "committed": lambda: figure_text(_given(f.committed), f.measure),
+            "committed_percent": lambda: percent_text(_given(f.committed_percent)),
+            "spent": lambda: "spent" if f.measure == Measure.USD.key else "used",
+            "queued": lambda: _queued(_given(f.queue), f.measure),
         }[key]()  # type: ignore[no-untyped-call]
         self[key] = shown
         return shown
@@ -122,6 +131,62 @@ _T = TypeVar("_T")
 def _given(value: _T | None) -> _T:
     assert value is not None, "the kind's template names a figure the finding lacks"
     return value
+
+
+def _jobs(count: int) -> str:
+    return f"{count:,} queued job{'' if count == 1 else 's'}"
+
+
+def _queued(queue: QueueStanding, measure: str) -> str:
+    """``$400.00 in 3 queued jobs``; ``nothing queued``; for a jobs budget ``3 queued jobs``."""
+    if queue.jobs == 0:
+        return "nothing queued"
+    if measure == Measure.JOBS.key:
+        return _jobs(queue.jobs)
+    return f"{amount(_given(queue.amount), measure)} in {_jobs(queue.jobs)}"
+
+
+def queue_text(queue: QueueStanding, measure: str) -> str:
+    """A queue in a few words, for a field or a table cell: never "$0" where it is unknown."""
+    if queue.state == "not_visible":
+        return "queue not visible"
+    if queue.state == "no_estimate":
+        return f"{_jobs(queue.jobs)}, {_no_estimate(measure)}"
+    return _queued(queue, measure)
+
+
+def _no_estimate(measure: str) -> str:
+    if measure == Measure.USD.key:
+        return "some in credits without a USD estimate"
+    return f"some without an estimate in {MEASURES[measure].label}"
+
+
+def queue_line(f: Burn, name_limit: int | None = None) -> str | None:
+    """The queue under an alert of a policy with ``committed_at``: its largest jobs (name or
+    id, submitter, estimate), or why committed spend is not counted. None: not read."""
+    queue = f.queue
+    if queue is None:
+        return None
+    if queue.state == "not_visible":
+        whose = "the organization's" if f.scope == "organization" else f"this {f.scope}'s"
+        return (
+            f"Queue not visible: no configured IonQ key sees {whose} whole queue, so committed"
+            " spend is not counted (a project key in IONQ_PROJECT_KEYS makes it visible)."
+        )
+    if queue.state == "no_estimate":
+        return f"Committed spend not counted: {queue_text(queue, f.measure)}."
+    if queue.jobs == 0:
+        return "Nothing queued or running now."
+    shown = [
+        f"{_shorten(job.label, name_limit)} ({_shorten(job.submitter, name_limit)}, "
+        + ("no estimate" if job.amount is None else amount(job.amount, f.measure))
+        + ")"
+        for job in queue.largest[:SHOWN_JOBS]
+    ]
+    more = queue.jobs - len(shown)
+    if more > 0:
+        shown.append(f"and {more:,} more")
+    return f"Queued now: {_queued(queue, f.measure)}; largest: {', '.join(shown)}"
 
 
 def fill(template: str, f: Burn, name_limit: int | None = None, **more: str) -> str:
@@ -173,6 +238,9 @@ def alert_lines(f: Finding, name_limit: int | None = None) -> list[str]:
                 "Part of this figure is hidden by IonQ's top-5 lists: the range it must lie in"
                 " is shown."
             )
+        queued = queue_line(f, name_limit)
+        if queued is not None:
+            lines.append(queued)
     if f.top_jobs:
         jobs = ", ".join(
             f"{_shorten(name, name_limit)} ({amount(usd, 'usd')})" for name, usd in f.top_jobs

@@ -6,17 +6,18 @@ the period, its bounds and the queries of each rule come from the plan, derived 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from budgetbot.ionq import UsageQuery
+from budgetbot.queue.model import QueueSnapshot
 from budgetbot.usage.measures import MEASURES
 from budgetbot.usage.model import ZERO, Bound, Measure, UsageSeries
 
 from . import forecast as fc
 from .anomalies import ANOMALY_SPREAD, evaluate_anomaly
-from .findings import Burn, Figure, Finding, percent_of
+from .findings import Burn, Figure, Finding, QueueStanding, percent_of
 from .kinds import KINDS
 from .models import Anomaly, Policy
 from .planner import (
@@ -30,6 +31,7 @@ from .planner import (
     plan_cycle,
     policy_needs,
 )
+from .queued import QueueIndex
 from .targets import Answers, Target, daily_figures, figure_of, targets_of
 
 __all__ = [
@@ -70,12 +72,24 @@ def _fig(bound: Bound) -> Figure:
 
 
 def _burns(
-    answers: Answers, planned: PolicyPlan, now: dt.datetime, *, evidence_only: bool = False
+    answers: Answers,
+    planned: PolicyPlan,
+    now: dt.datetime,
+    *,
+    evidence_only: bool = False,
+    queue: QueueIndex | None = None,
+    also: Collection[str] = (),
 ) -> list[Burn]:
     """Each target's burn. With ``evidence_only``, a single group that IonQ lists nowhere in
-    the period or the rate window is skipped: its only bound is the unitemized remainder, the
-    same for every such group, so it can be possibly but never certainly over a level."""
+    the period or the rate window, and that has no counted queue, is skipped: its only bound
+    is the unitemized remainder, the same for every such group, so it can be possibly but never
+    certainly over a level.
+
+    ``queue``: the cycle's queue, read only for a policy with ``committed_at``; ``also``: its
+    groups to consider even where neither usage nor the queue lists them now."""
     policy = planned.policy
+    if not policy.committed_at:
+        queue = None
     period_q, rate_q = planned.period, planned.rate
     period_series = answers.data[period_q]
     rate_series = answers.data[rate_q] if rate_q is not None else None
@@ -92,6 +106,8 @@ def _burns(
         if rate_series is not None and rate_q is not None:
             evidence.update(rate_series.listed_keys(measure, rate_q.start, rate_q.end))
     targets = targets_of(answers, policy.scope, policy.match, policy.each, series_for_groups)
+    if queue is not None and policy.each:
+        targets = [*targets, *queue.extra_targets(policy.scope, policy.match, targets, also)]
     # Each kind's figure and the policy's lowest level of it: a burn below all finds nothing.
     lowest = [
         (k.figure, levels[0])
@@ -100,8 +116,12 @@ def _burns(
     ]
     out = []
     for target in targets:
+        standing = None
+        if queue is not None:
+            standing = queue.standing(policy.scope, policy.match, target, measure)
         single = target.keys[0] if target.keys and len(target.keys) == 1 else None
-        if evidence_only and single is not None and single not in evidence:
+        unlisted = evidence_only and single is not None and single not in evidence
+        if unlisted and not _queued(standing):
             continue
         spend = figure_of(period_series, target, measure, period_q.start, period_q.end)
         value = Figure(ZERO, ZERO) if spend is None else _fig(spend)
@@ -119,8 +139,8 @@ def _burns(
                     forecast = _fig(fc.project(spend, rates, end, now))
                     reaches = fc.reaches_on(spend.low, [r.low for r in rates], budget, end, now)
         if evidence_only and spend is not None:
-            standing = _Standing(percent, pace, forecast, budget)
-            if not any((f := fig(standing)) and f.high >= first for fig, first in lowest):
+            figures = _Standing(percent, pace, forecast, budget, value, standing)
+            if not any((f := fig(figures)) and f.high >= first for fig, first in lowest):
                 continue  # reaches no level, even at its upper bound: skip building the record
         # Every value above is already typed: skip re-validation on this hot path.
         burn = Burn.model_construct(
@@ -147,22 +167,54 @@ def _burns(
             channel=policy.channel,
             mention=tuple(policy.mention),
             measurable=spend is not None,
+            queue=standing,
         )
         out.append(burn)
     return out
 
 
-def burns_of(planned: Plan, data: Mapping[UsageQuery, UsageSeries]) -> list[Burn]:
-    """Every planned budget's standing (for digests, ``/ionq-usage budgets``, App Home)."""
+def _queued(standing: QueueStanding | None) -> bool:
+    """Whether a queue adds a known, non-zero amount (then committed may certainly cross)."""
+    return standing is not None and bool(standing.amount)
+
+
+def _index(planned: Plan, queue: QueueSnapshot | None) -> QueueIndex | None:
+    """The queue indexed once per evaluation, and only when a policy reads it."""
+    return QueueIndex.of(queue) if queue is not None and planned.needs_queue else None
+
+
+def burns_of(
+    planned: Plan,
+    data: Mapping[UsageQuery, UsageSeries],
+    queue: QueueSnapshot | None = None,
+    *,
+    also: Mapping[str, Collection[str]] | None = None,
+) -> list[Burn]:
+    """Every planned budget's standing (for digests, ``/ionq-usage budgets``, App Home).
+
+    ``queue``: the queue now; burns of policies with ``committed_at`` then carry their
+    :class:`~budgetbot.rules.findings.QueueStanding` (None: the queue was not read).
+    ``also``: by policy name, groups of an ``each`` policy with ``committed_at`` to give a
+    burn even where neither usage nor the queue lists them now (an alerted group whose queued
+    jobs were all cancelled, so its "back under" can be said)."""
     answers = Answers(data)
-    return [b for p in planned.policies for b in _burns(answers, p, planned.now)]
+    index = _index(planned, queue)
+    extra = also or {}
+    return [
+        b
+        for p in planned.policies
+        for b in _burns(answers, p, planned.now, queue=index, also=extra.get(p.policy.name, ()))
+    ]
 
 
 def burns(
-    policies: Iterable[Policy], data: Mapping[UsageQuery, UsageSeries], now: dt.datetime
+    policies: Iterable[Policy],
+    data: Mapping[UsageQuery, UsageSeries],
+    now: dt.datetime,
+    queue: QueueSnapshot | None = None,
 ) -> list[Burn]:
     """Every budget's standing at ``now`` (see :func:`burns_of`)."""
-    return burns_of(plan_cycle(policies, (), now), data)
+    return burns_of(plan_cycle(policies, (), now), data, queue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +225,19 @@ class _Standing:
     pace: Figure | None
     forecast: Figure | None
     budget: Decimal
+    value: Figure
+    queue: QueueStanding | None
 
     @property
     def forecast_percent(self) -> Figure | None:
         return None if self.forecast is None else percent_of(self.forecast, self.budget)
+
+    @property
+    def committed_percent(self) -> Figure | None:
+        if self.queue is None or self.queue.amount is None:
+            return None
+        q = self.queue.amount
+        return percent_of(Figure(self.value.low + q, self.value.high + q), self.budget)
 
 
 def _levels(burn: Burn, policy: Policy) -> list[Finding]:
@@ -187,10 +248,11 @@ def _levels(burn: Burn, policy: Policy) -> list[Finding]:
     for kind in KINDS.values():
         if kind.levels is None or kind.figure is None:
             continue
-        figure = kind.figure(burn)
+        levels = kind.levels(policy)
+        figure = kind.figure(burn) if levels else None
         if figure is None:
             continue
-        for level in kind.levels(policy):
+        for level in levels:
             if figure.high >= level:
                 found.append(Finding.about(burn, kind.key, level, certain=figure.low >= level))
     return found
@@ -203,19 +265,27 @@ def evaluate(
     now: dt.datetime,
     *,
     anomalies_since: dt.date | None = None,
+    queue: QueueSnapshot | None = None,
 ) -> list[Finding]:
     """Every finding of every rule at ``now`` (see :func:`evaluate_plan`)."""
     planned = plan_cycle(policies, anomalies, now, anomalies_since=anomalies_since)
-    return evaluate_plan(planned, data)
+    return evaluate_plan(planned, data, queue)
 
 
-def evaluate_plan(planned: Plan, data: Mapping[UsageQuery, UsageSeries]) -> list[Finding]:
+def evaluate_plan(
+    planned: Plan, data: Mapping[UsageQuery, UsageSeries], queue: QueueSnapshot | None = None
+) -> list[Finding]:
     """Every finding of every planned rule; ``data`` holds the answers to ``planned.queries``.
-    Anomalies come last, oldest day first."""
+    Anomalies come last, oldest day first.
+
+    ``queue``: the queue now, for policies with ``committed_at``. Without it (not read, IonQ
+    not answering) no committed finding is made; nor where a queue is not visible or has no
+    estimate."""
     answers = Answers(data)
+    index = _index(planned, queue)
     findings: list[Finding] = []
     for p in planned.policies:
-        burns_ = _burns(answers, p, planned.now, evidence_only=True)
+        burns_ = _burns(answers, p, planned.now, evidence_only=True, queue=index)
         findings.extend(f for burn in burns_ for f in _levels(burn, p.policy))
     found: list[Finding] = []
     for a in planned.anomalies:

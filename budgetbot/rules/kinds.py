@@ -5,7 +5,7 @@ The engine finds a policy kind where :attr:`Kind.figure` of a burn reaches one o
 highest fired level; the renderers fill in :attr:`Kind.headline` and :attr:`Kind.resolved`, with
 the words of :mod:`budgetbot.render.messages` (``{who}``, ``{has}``, ``{its}``, ``{period}``,
 ``{value}``, ``{budget}``, ``{percent}``, ``{forecast}``, ``{pace}``, ``{now}``, ``{mark}`` …).
-A new kind (say *committed spend*, levels ``committed_at``) is one :func:`register` call.
+A new kind (as *committed spend*, levels ``committed_at``) is one :func:`register` call.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class Standing(Protocol):
     def pace(self) -> Figure | None: ...
     @property
     def forecast_percent(self) -> Figure | None: ...
+    @property
+    def committed_percent(self) -> Figure | None: ...
 
 
 @dataclass(frozen=True)
@@ -136,5 +138,21 @@ register(
         "{who}: IonQ reports {period} usage in credits without a USD breakdown, so the USD"
         " budget cannot be checked",
         facts="none",
+    )
+)
+register(
+    Kind(
+        "committed",
+        "Committed spend",
+        "{who} {has} committed {committed_percent} of {its} {period} budget: {value} {spent}"
+        " + {queued} ({committed} of {budget})",
+        levels=lambda p: p.committed_at,
+        # None where the queue was not read, is not visible or has no estimate: never fires,
+        # and never reads as "back under".
+        figure=lambda b: b.committed_percent,
+        resolved=(
+            "Back under {mark} committed: {who} {has} now committed {now} of {its} {period}"
+            " budget: {value} {spent} + {queued} ({committed} of {budget})."
+        ),
     )
 )

@@ -117,6 +117,16 @@ class Policy(PolicyItem):
             ),
         ),
     ]
+    committed_at: Annotated[
+        PercentList,
+        Field(
+            default_factory=list,
+            description=(
+                "Percent of the budget committed (used so far plus the estimate of the jobs"
+                " queued or running now) at which to alert."
+            ),
+        ),
+    ]
     channel: Channel = None
     mention: Mentions = Field(default_factory=list)
 
@@ -137,7 +147,7 @@ class Policy(PolicyItem):
     def _check_alert_at(cls, values: list[Decimal]) -> list[Decimal]:
         return _check_percents(values, upper=Decimal(100))
 
-    @field_validator("forecast_at", "pace_at")
+    @field_validator("forecast_at", "pace_at", "committed_at")
     @classmethod
     def _check_over_100_allowed(cls, values: list[Decimal]) -> list[Decimal]:
         return _check_percents(values, upper=None)

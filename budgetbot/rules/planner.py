@@ -101,6 +101,11 @@ class Plan:
             found.setdefault(a.jobs, None)
         return list(found)
 
+    @property
+    def needs_queue(self) -> bool:
+        """Whether a policy counts queued jobs (``committed_at``): only then is the queue read."""
+        return any(p.policy.committed_at for p in self.policies)
+
     def current_periods(self) -> dict[str, str]:
         """Each policy's current period label, by policy name."""
         return {p.policy.name: p.label for p in self.policies}

@@ -16,10 +16,10 @@ from budgetbot.usage.model import Bound, Measure, UsageSeries
 
 from .findings import ALL_GROUPS
 
-__all__ = ["Answers", "Target", "daily_figures", "figure_of", "targets_of"]
+__all__ = ["UNSEEN", "Answers", "Target", "daily_figures", "figure_of", "matches", "targets_of"]
 
 #: Stands for every matching group IonQ never listed: its spend hides in the remainders.
-_UNSEEN = "\x00unseen"
+UNSEEN = "\x00unseen"
 
 
 @dataclass
@@ -35,7 +35,8 @@ class Answers:
     rates: dict[object, tuple[tuple[Bound, ...], Bound] | None] = field(default_factory=dict)
 
 
-def _matches(patterns: Sequence[str] | None, key: str, name: str) -> bool:
+def matches(patterns: Sequence[str] | None, key: str, name: str) -> bool:
+    """Whether a group (its key or name) matches a rule's globs; None matches every group."""
     if patterns is None:
         return True
     return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(key, p) for p in patterns)
@@ -76,7 +77,7 @@ def _findtargets(
     for s in series:
         for key, name in s.group_names().items():
             names.setdefault(key, name)
-    keys = [k for k, n in names.items() if _matches(match, k, n)]
+    keys = [k for k, n in names.items() if matches(match, k, n)]
     if each:
         return [Target(k, names[k], (k,)) for k in sorted(keys, key=lambda k: names[k])]
     plural = f"all {scope}s"
@@ -90,7 +91,7 @@ def _findtargets(
     )
     if not unseen and len(keys) == 1:
         return [Target(ALL_GROUPS, names[keys[0]], tuple(keys))]
-    return [Target(ALL_GROUPS, label, (*keys, _UNSEEN) if unseen else tuple(keys), True)]
+    return [Target(ALL_GROUPS, label, (*keys, UNSEEN) if unseen else tuple(keys), True)]
 
 
 def figure_of(

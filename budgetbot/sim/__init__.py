@@ -2,8 +2,10 @@
 
 ``SimOrg`` is a deterministic, seeded organization whose ``usage_body`` answers exactly what IonQ's
 usage endpoint answers (top-5 truncation included) and whose ``truth`` gives the untruncated
-figures; ``SimServer`` serves it over HTTP with fault injection. ``python -m budgetbot.sim`` runs
-the server in the foreground.
+figures; its jobs wait in a queue and are billed on the day they complete (``queued``, ``submit``,
+``cancel``, ``clone``). ``SimServer`` serves it over HTTP — usage, ``/whoami`` per key and IonQ's
+jobs endpoints, with ``project_keys`` — with fault injection. ``python -m budgetbot.sim`` runs the
+server in the foreground.
 """
 
 from budgetbot.sim.examples import example_policies

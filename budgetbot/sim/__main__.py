@@ -1,4 +1,8 @@
-"""Serve the simulated organization in the foreground: ``python -m budgetbot.sim --port 8099``."""
+"""Serve the simulated organization in the foreground: ``python -m budgetbot.sim --port 8099``.
+
+It prints the settings that point budgetbot at it, ``IONQ_PROJECT_KEYS`` included (the keys of
+the projects ``--project-keys`` names: every project unless told), one ``NAME=value`` a line.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from budgetbot.sim.jobs_api import COST_UNITS
 from budgetbot.sim.model import DEFAULT_ORG_ID, DEFAULT_SEED, SimOrg
 from budgetbot.sim.server import DEFAULT_API_KEY, DEFAULT_BASE_PATH, SimServer
 
@@ -25,7 +30,9 @@ def _instant(text: str) -> datetime:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m budgetbot.sim",
-        description="Serve the simulated IonQ organization (usage endpoint and whoami) over HTTP.",
+        description=(
+            "Serve the simulated IonQ organization (usage, whoami, the jobs endpoints) over HTTP."
+        ),
         epilog="Example: python -m budgetbot.sim --port 8099 --now 2026-11-18T15:30:00Z",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
@@ -47,7 +54,36 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer with IonQ's Sept. 2026 fields (amount_totals, amount_unit, amounts)",
     )
+    parser.add_argument(
+        "--project-keys",
+        default="all",
+        metavar="PROJECTS",
+        help=(
+            "whose project keys to print in IONQ_PROJECT_KEYS: 'all', 'none' or project names or"
+            " ids, comma-separated (every key works either way; default %(default)s)"
+        ),
+    )
+    parser.add_argument(
+        "--cost-unit",
+        choices=COST_UNITS,
+        default="usd",
+        help="the unit of job costs: usd, or credit for an organization billed in credits",
+    )
     return parser
+
+
+def _chosen_keys(org: SimOrg, keys: dict[str, str], wanted: str) -> list[tuple[str, str]]:
+    """(project name, key) of the projects ``wanted`` names (``all``: every one, in order)."""
+    if wanted.strip() == "all":
+        ids = [p.id for p in org.projects]
+    elif wanted.strip() == "none":
+        ids = []
+    else:
+        try:
+            ids = [org.project(name.strip()).id for name in wanted.split(",") if name.strip()]
+        except KeyError as exc:
+            raise SystemExit(f"error: --project-keys: {exc.args[0]}") from None
+    return [(org.project(i).name, keys[i]) for i in ids]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,9 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         now=args.now,
         base_path=args.base_path,
         new_fields=args.new_fields,
+        cost_unit=args.cost_unit,
         host=args.host,
         port=args.port,
     )
+    chosen = _chosen_keys(org, server.project_keys, args.project_keys)
     try:
         server.start()
     except OSError as exc:
@@ -70,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"IONQ_BASE_URL={server.base_url}")
     print(f"IONQ_API_KEY={args.api_key}")
     print(f"IONQ_ORG_ID={org.org_id}")
+    if chosen:
+        print(f"IONQ_PROJECT_KEYS={','.join(key for _, key in chosen)}")
+        print(f"# the project keys of: {', '.join(name for name, _ in chosen)}")
     now = "real clock" if args.now is None else args.now.isoformat()
     print(f"simulated now: {now}; press Ctrl-C to stop", flush=True)
     stopped = threading.Event()

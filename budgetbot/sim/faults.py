@@ -1,10 +1,11 @@
 """Fault injection for the simulator: the queue of faults and how each one changes an answer.
 
 Faults (``fail``, ``malformed``, ``drop_field``, ``extra_fields``, ``empty``, ``corrupt``,
-``hang``, ``drip``) queue up in the order they are injected and each is used by one usage request:
-``fail`` and ``malformed`` replace the answer whatever the request, ``hang`` delays it, ``drip``
-sends its body one byte at a time, and the body faults change a 200 answer. ``corrupt`` breaks one
-of IonQ's own invariants (``CORRUPTIONS`` names them).
+``hang``, ``drip``) queue up in the order they are injected and each is used by one request to the
+route it is aimed at (``route=``, one of ``ROUTES``; ``"usage"`` unless told): ``fail`` and
+``malformed`` replace the answer whatever the request, ``hang`` delays it, ``drip`` sends its body
+one byte at a time, and the body faults change a 2xx answer. ``corrupt`` breaks one of IonQ's own
+invariants (``CORRUPTIONS`` names the usage answer's, ``JOB_CORRUPTIONS`` the jobs routes').
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from datetime import date
 from typing import Any, Final, Literal
 
 from budgetbot.sim.answers import MESSAGES, Answer, error, json_answer
+from budgetbot.sim.job_faults import (
+    JOB_CORRUPTIONS,
+    RAW,
+    corrupted_job_answer,
+    emptied_job_answer,
+)
 from budgetbot.sim.model import to_json
 
 __all__ = [
@@ -25,6 +32,8 @@ __all__ = [
     "DEFAULT_DRIP_SECONDS",
     "DEFAULT_HANG_SECONDS",
     "DEFAULT_MALFORMED_BODY",
+    "JOB_CORRUPTIONS",
+    "ROUTES",
     "Fault",
     "FaultInjection",
     "corrupted",
@@ -53,8 +62,11 @@ CORRUPTIONS: Final = (
     "nan_amount",  # NaN, which Python's json accepts
     "total_mismatch",  # amount_total is not the sum of the buckets
 )
+#: What faults aim at: the usage endpoint, whoami, the jobs listing, one job, a job's cost, both
+#: cancel calls, clone (``budgetbot.sim.server`` lists their paths).
+ROUTES: Final = ("usage", "whoami", "jobs", "job", "cost", "cancel", "clone")
 #: Marks a number the simulator writes verbatim (JSON literals ``to_json`` refuses to write).
-_RAW: Final = "\x00raw:"
+_RAW: Final = RAW
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +82,7 @@ class Fault:
     path: tuple[str, ...] = ()
     seconds: float = 0.0
     corruption: str = ""
+    route: str = "usage"
 
 
 class FaultInjection:
@@ -97,68 +110,103 @@ class FaultInjection:
         *,
         retry_after: str | None = None,
         body: str | None = None,
+        route: str = "usage",
     ) -> None:
-        """Answer the next ``times`` usage requests with ``status`` and an IonQ-style error."""
+        """Answer the next ``times`` requests to ``route`` with ``status`` and an IonQ-style
+        error."""
         if not 400 <= status <= 599:
             raise ValueError(f"fail() takes an error status (400-599), not {status}")
-        self._queue(Fault("fail", status=status, retry_after=retry_after, body=body), times)
+        fault = Fault("fail", status=status, retry_after=retry_after, body=body, route=route)
+        self._queue(fault, times)
 
-    def malformed(self, times: int = 1, body: str = DEFAULT_MALFORMED_BODY) -> None:
+    def malformed(
+        self, times: int = 1, body: str = DEFAULT_MALFORMED_BODY, *, route: str = "usage"
+    ) -> None:
         """Answer 200 with ``body``, which is not valid JSON."""
-        self._queue(Fault("malformed", body=body), times)
+        self._queue(Fault("malformed", body=body, route=route), times)
 
-    def drop_field(self, path: str, times: int = 1) -> None:
-        """Answer 200 without the field at the dotted ``path`` (``"usage_data.0.amount"``)."""
+    def drop_field(self, path: str, times: int = 1, *, route: str = "usage") -> None:
+        """Answer without the field at the dotted ``path`` (``"usage_data.0.amount"``,
+        ``"jobs.0.status"``, ``"estimated_cost.unit"``)."""
         parts = tuple(path.split("."))
         if not path or any(not part for part in parts):
             raise ValueError(f"not a dotted path: {path!r}")
-        self._queue(Fault("drop_field", path=parts), times)
+        self._queue(Fault("drop_field", path=parts, route=route), times)
 
-    def extra_fields(self, times: int = 1) -> None:
-        """Answer 200 with unknown fields added at every level of the body."""
-        self._queue(Fault("extra_fields"), times)
+    def extra_fields(self, times: int = 1, *, route: str = "usage") -> None:
+        """Answer with unknown fields added at every level of the body."""
+        self._queue(Fault("extra_fields", route=route), times)
 
-    def empty(self, times: int = 1) -> None:
-        """Answer 200 with ``usage_data: []`` and zero totals."""
-        self._queue(Fault("empty"), times)
+    def empty(self, times: int = 1, *, route: str = "usage") -> None:
+        """Answer with nothing in it: ``usage_data: []`` and zero totals; ``jobs: []`` and no
+        ``next`` for the listing."""
+        self._queue(Fault("empty", route=route), times)
 
-    def corrupt(self, corruption: str, times: int = 1) -> None:
-        """Answer 200 with a body that breaks one of IonQ's invariants (see ``CORRUPTIONS``)."""
-        if corruption not in CORRUPTIONS:
-            raise ValueError(f"unknown corruption {corruption!r}; one of {', '.join(CORRUPTIONS)}")
-        self._queue(Fault("corrupt", corruption=corruption), times)
+    def corrupt(self, corruption: str, times: int = 1, *, route: str = "usage") -> None:
+        """Answer with a body that breaks one of IonQ's invariants (``CORRUPTIONS`` for usage,
+        ``JOB_CORRUPTIONS[route]`` for the jobs routes)."""
+        known = CORRUPTIONS if route == "usage" else JOB_CORRUPTIONS.get(route, ())
+        if corruption not in known:
+            raise ValueError(
+                f"unknown corruption {corruption!r} for route {route!r}; "
+                f"one of {', '.join(known) or 'none'}"
+            )
+        self._queue(Fault("corrupt", corruption=corruption, route=route), times)
 
-    def drip(self, times: int = 1, seconds: float = DEFAULT_DRIP_SECONDS) -> None:
+    def drip(
+        self, times: int = 1, seconds: float = DEFAULT_DRIP_SECONDS, *, route: str = "usage"
+    ) -> None:
         """Send the headers at once, then the body one byte every ``seconds`` (a slow loris)."""
         if seconds < 0:
             raise ValueError("seconds must not be negative")
-        self._queue(Fault("drip", seconds=seconds), times)
+        self._queue(Fault("drip", seconds=seconds, route=route), times)
 
-    def hang(self, times: int = 1, seconds: float = DEFAULT_HANG_SECONDS) -> None:
+    def hang(
+        self, times: int = 1, seconds: float = DEFAULT_HANG_SECONDS, *, route: str = "usage"
+    ) -> None:
         """Wait ``seconds`` before answering (for client timeouts); ``stop()`` cuts it short."""
         if seconds < 0:
             raise ValueError("seconds must not be negative")
-        self._queue(Fault("hang", seconds=seconds), times)
+        self._queue(Fault("hang", seconds=seconds, route=route), times)
 
     @property
     def pending_faults(self) -> int:
-        """How many usage requests still have a fault waiting for them."""
+        """How many requests (to any route) still have a fault waiting for them."""
         with self._lock:
             return len(self._faults)
 
     def _queue(self, fault: Fault, times: int) -> None:
         if times < 1:
             raise ValueError("times must be at least 1")
+        if fault.route not in ROUTES:
+            raise ValueError(f"unknown route {fault.route!r}; one of {', '.join(ROUTES)}")
         with self._lock:
             self._faults.extend([fault] * times)
 
-    def _take_fault(self) -> Fault | None:
+    def _take_fault(self, route: str = "usage") -> Fault | None:
+        """The oldest fault aimed at ``route``, taken off the queue."""
         with self._lock:
-            return self._faults.popleft() if self._faults else None
+            for index, fault in enumerate(self._faults):
+                if fault.route == route:
+                    del self._faults[index]
+                    return fault
+            return None
 
 
-def mutated(fault: Fault, body: dict[str, Any]) -> Answer:
-    """A 200 answer changed by a body fault."""
+def mutated(fault: Fault, body: dict[str, Any], route: str = "usage", status: int = 200) -> Answer:
+    """A 2xx answer changed by a body fault."""
+    if fault.kind == "drop_field":
+        changed = copy.deepcopy(body)
+        if not _drop(changed, fault.path):
+            dotted = ".".join(fault.path)
+            return error(500, f"simulator: drop_field path {dotted!r} is not in this answer")
+        return json_answer(status, changed)
+    if route != "usage":
+        if fault.kind == "empty":
+            return json_answer(status, emptied_job_answer(body))
+        if fault.kind == "extra_fields":
+            return json_answer(status, _with_extras_everywhere(body))
+        return json_answer(status, body)
     if fault.kind == "empty":
         changed = dict(body, amount_total=0, time_us_total=0, job_count=0, usage_data=[])
         if "amount_totals" in changed:
@@ -166,17 +214,22 @@ def mutated(fault: Fault, body: dict[str, Any]) -> Answer:
         return json_answer(200, changed)
     if fault.kind == "extra_fields":
         return json_answer(200, _with_extra_fields(body))
-    if fault.kind == "drop_field":
-        changed = copy.deepcopy(body)
-        if not _drop(changed, fault.path):
-            dotted = ".".join(fault.path)
-            return error(500, f"simulator: drop_field path {dotted!r} is not in this answer")
-        return json_answer(200, changed)
     return json_answer(200, body)
 
 
-def corrupted(corruption: str, body: dict[str, Any], query: dict[str, str]) -> Answer:
-    """A 200 answer that breaks one of IonQ's invariants (``CORRUPTIONS``)."""
+def corrupted(
+    corruption: str,
+    body: dict[str, Any],
+    query: dict[str, str],
+    status: int = 200,
+    route: str = "usage",
+) -> Answer:
+    """A 2xx answer that breaks one of IonQ's invariants (``CORRUPTIONS``, ``JOB_CORRUPTIONS``)."""
+    if route != "usage":
+        text = corrupted_job_answer(corruption, copy.deepcopy(body), query)
+        if text is None:
+            return error(500, f"simulator: corrupt({corruption!r}) needs an answer with a job")
+        return Answer(status, _raw_numbers(text), (("Content-Type", "application/json"),))
     changed = copy.deepcopy(body)
     data: list[dict[str, Any]] = changed["usage_data"]
     with_groups = [u for u in data if u["group_usages"]]
@@ -216,8 +269,12 @@ def corrupted(corruption: str, body: dict[str, Any], query: dict[str, str]) -> A
         bucket["amount"] = _RAW + "NaN"
     else:  # total_mismatch
         changed["amount_total"] = changed["amount_total"] + 1000
-    text = re.sub(r'"\\u0000raw:([^"]*)"', r"\1", to_json(changed))
-    return Answer(200, text, (("Content-Type", "application/json"),))
+    return Answer(200, _raw_numbers(to_json(changed)), (("Content-Type", "application/json"),))
+
+
+def _raw_numbers(text: str) -> str:
+    """Writes the marked numbers (``_RAW``) verbatim."""
+    return re.sub(r'"\\u0000raw:([^"]*)"', r"\1", text)
 
 
 def fault_error(fault: Fault) -> Answer:
@@ -247,6 +304,17 @@ def _with_extra_fields(body: dict[str, Any]) -> dict[str, Any]:
     for amount in changed.get("amount_totals", []):
         amount["x_sim_rate"] = 1
     return changed
+
+
+def _with_extras_everywhere(node: Any) -> Any:
+    """Unknown fields added to every object of the answer."""
+    if isinstance(node, dict):
+        changed = {k: _with_extras_everywhere(v) for k, v in node.items()}
+        changed["x_sim_meta"] = {"flags": ["beta", 3, None]}
+        return changed
+    if isinstance(node, list):
+        return [_with_extras_everywhere(v) for v in node]
+    return node
 
 
 def _drop(node: Any, path: tuple[str, ...]) -> bool:

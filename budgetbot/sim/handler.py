@@ -22,8 +22,9 @@ class HTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
-    #: The answer to (method, target, lower-cased headers); None: the simulator stopped meanwhile.
-    respond: Callable[[str, str, dict[str, str]], Answer | None]
+    #: The answer to (method, target, lower-cased headers, body); None: the simulator stopped
+    #: meanwhile.
+    respond: Callable[[str, str, dict[str, str], str], Answer | None]
     #: Set when the simulator stops; wakes a dripping answer.
     stopping: threading.Event
 
@@ -45,24 +46,23 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        payload = self.rfile.read(length).decode("utf-8", "replace") if length else ""
         headers = {name.lower(): value for name, value in self.headers.items()}
-        answer = self.server.respond(self.command, self.path, headers)
+        answer = self.server.respond(self.command, self.path, headers, payload)
         if answer is None:
             self.close_connection = True
             return
-        payload = answer.body.encode("utf-8")
+        data = answer.body.encode("utf-8")
         try:
             self.send_response(answer.status)
             for name, value in answer.headers:
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             if not answer.drip:
-                self.wfile.write(payload)
-            for index in range(len(payload) if answer.drip else 0):
-                self.wfile.write(payload[index : index + 1])
+                self.wfile.write(data)
+            for index in range(len(data) if answer.drip else 0):
+                self.wfile.write(data[index : index + 1])
                 self.wfile.flush()
                 if self.server.stopping.wait(answer.drip):
                     self.close_connection = True

@@ -32,6 +32,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Context, Decimal
 from typing import Any, Final, Literal
 
+from budgetbot.sim.queue import (
+    BILLING_LAG_DAYS,
+    CANCELLABLE,
+    QUEUED,
+    Timeline,
+    draw_timeline,
+    load_of,
+    status_at,
+)
+
 __all__ = [
     "DEFAULT_ORG_ID",
     "DEFAULT_ORG_NAME",
@@ -64,6 +74,7 @@ DEFAULT_ORG_NAME: Final = "Example Quantum Lab"
 USD: Final = "USD"
 
 _ZERO: Final = Decimal(0)
+_ONE_DAY: Final = timedelta(days=1)
 _CENTS: Final = Decimal("0.01")
 
 # --- the organization's make-up -------------------------------------------------------------
@@ -171,7 +182,11 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One QPU job: ``amount`` in USD with exactly two decimals, ``time_us`` in microseconds."""
+    """One QPU job: ``amount`` in USD with exactly two decimals, ``time_us`` in microseconds.
+
+    ``timeline`` says when it starts and completes; it is billed (``amount``, ``time_us``) on the
+    UTC day it completes, unless it was cancelled first (``SimOrg.status``).
+    """
 
     id: str
     name: str
@@ -180,6 +195,19 @@ class Job:
     submitted_at: datetime
     amount: Decimal
     time_us: Decimal
+    timeline: Timeline
+    parent_job_id: str | None = None
+    """The job this one was cloned from (``SimOrg.clone``); None for every other job."""
+
+    @property
+    def started_at(self) -> datetime:
+        """When it starts running (if it is not cancelled before)."""
+        return self.timeline.started_at
+
+    @property
+    def completed_at(self) -> datetime:
+        """When it completes and is billed (if it is not cancelled before)."""
+        return self.timeline.completed_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,8 +284,16 @@ class SimOrg:
         self._user_names = {u.id: u.name for u in self.users}
         self._trend_phase = random.Random(f"{seed}:trend").uniform(0.0, 2 * math.pi)
         self._cache: dict[date, tuple[Job, ...]] = {}
+        self._completed_cache: dict[date, tuple[Job, ...]] = {}
         self._cache_days = max(1, cache_days)
         self._lock = threading.Lock()
+        # The queue's mutable state: jobs submitted through ``submit``/``clone`` and cancellations.
+        self._state = threading.RLock()
+        self._cancelled: dict[str, datetime] = {}
+        self._extras: dict[str, Job] = {}
+        self._extras_submitted: dict[date, list[Job]] = {}
+        self._extras_completed: dict[date, list[Job]] = {}
+        self._index: dict[str, date] = {}  # generated job id -> its submission day
 
     def __repr__(self) -> str:
         return f"SimOrg(seed={self.seed!r}, org_id={self.org_id!r})"
@@ -286,17 +322,14 @@ class SimOrg:
     # -- jobs -------------------------------------------------------------------------------
 
     def day_jobs(self, day: date) -> tuple[Job, ...]:
-        """Every job submitted on this UTC day, in submission order."""
-        with self._lock:
-            cached = self._cache.get(day)
-        if cached is not None:
-            return cached
-        jobs = self._generate_day(day)
-        with self._lock:
-            while len(self._cache) >= self._cache_days:
-                del self._cache[next(iter(self._cache))]  # the oldest generated day
-            self._cache[day] = jobs
-        return jobs
+        """Every job submitted on this UTC day (``submit`` and ``clone`` too), in submission
+        order."""
+        generated = self._generated(day)
+        with self._state:
+            extras = self._extras_submitted.get(day)
+            if not extras:
+                return generated
+            return tuple(sorted((*generated, *extras), key=_submission_order))
 
     def jobs(self, start: date, end: date, *, until: datetime | None = None) -> list[Job]:
         """Jobs submitted on days ``start`` (inclusive) to ``end`` (exclusive), before ``until``."""
@@ -306,6 +339,138 @@ class SimOrg:
             out.extend(_before(self.day_jobs(day), limit))
         return out
 
+    def billed(self, start: date, end: date, *, until: datetime | None = None) -> list[Job]:
+        """Jobs billed on days ``start`` (inclusive) to ``end`` (exclusive): completed on those UTC
+        days, before ``until``, and not cancelled. This is what the usage endpoint counts."""
+        limit = _as_utc(until)
+        out: list[Job] = []
+        for day in _days(start, end):
+            out.extend(self._billed_on(day, limit))
+        return out
+
+    # -- the queue --------------------------------------------------------------------------
+
+    def status(self, job: Job, at: datetime) -> str | None:
+        """IonQ's status of ``job`` at ``at`` (``submitted`` … ``completed``, ``canceled``);
+        None when it was not submitted yet."""
+        with self._state:
+            cancelled = self._cancelled.get(job.id)
+        return status_at(job.timeline, job.submitted_at, _utc(at), cancelled)
+
+    def cancelled_at(self, job_id: str) -> datetime | None:
+        """When the job was cancelled; None if it never was."""
+        with self._state:
+            return self._cancelled.get(job_id)
+
+    def queued(self, at: datetime, project: str | None = None) -> list[Job]:
+        """The jobs submitted before ``at`` and neither completed nor cancelled by then (of one
+        project, by id or name, if given), in submission order."""
+        at = _utc(at)
+        project_id = None if project is None else self.project(project).id
+        out: list[Job] = []
+        for day in _days(at.date() - timedelta(days=BILLING_LAG_DAYS), at.date() + _ONE_DAY):
+            for job in self.day_jobs(day):
+                if project_id is not None and job.project_id != project_id:
+                    continue
+                if self.status(job, at) in QUEUED:
+                    out.append(job)
+        return out
+
+    def find(self, job_id: str, at: datetime, *, days: int = 31) -> Job | None:
+        """The job with this id if it was submitted by ``at`` and at most ``days`` days
+        before it (the window the jobs endpoints look back over)."""
+        at = _utc(at)
+        with self._state:
+            job = self._extras.get(job_id)
+        if job is None:
+            first = at.date() - timedelta(days=days - 1)
+            with self._state:
+                day = self._index.get(job_id)
+            if day is None:
+                for listed in _days(first, at.date() + timedelta(days=1)):
+                    self._generated(listed)
+                with self._state:
+                    day = self._index.get(job_id)
+            if day is None or not first <= day <= at.date():
+                return None
+            job = next((j for j in self._generated(day) if j.id == job_id), None)
+        if job is None or job.submitted_at > at:
+            return None
+        return job
+
+    def cancel(self, job_ids: Iterable[str], at: datetime) -> list[str]:
+        """Cancel these jobs at ``at``; answers the ids that are now cancelled.
+
+        As IonQ does, a job that started or completed cannot be cancelled (it is left out of the
+        answer), and cancelling a cancelled job again is harmless (it stays in the answer). A
+        cancelled job is never billed.
+        """
+        at = _utc(at)
+        done: list[str] = []
+        with self._state:
+            for job_id in job_ids:
+                job = self.find(job_id, at)
+                if job is None:
+                    continue
+                status = self.status(job, at)
+                if status in CANCELLABLE:
+                    self._cancelled[job_id] = at
+                if status in CANCELLABLE or status == "canceled":
+                    done.append(job_id)
+        return done
+
+    def clone(self, job_id: str, at: datetime, *, name: str | None = None) -> Job:
+        """A copy of the job (same project, submitter, amount and QPU time) submitted at ``at``:
+        a new job with its own id that waits, runs and is billed like any other.
+
+        Raises ``KeyError`` when no job with this id was submitted before ``at``.
+        """
+        at = _utc(at)
+        original = self.find(job_id, at)
+        if original is None:
+            raise KeyError(f"no job {job_id!r} before {at.isoformat()}")
+        with self._state:
+            return self._add(
+                name or original.name,
+                original.project_id,
+                original.user_id,
+                original.amount,
+                original.time_us,
+                at,
+                parent_job_id=original.id,
+            )
+
+    def submit(
+        self,
+        project: str,
+        user: str | None,
+        amounts: Iterable[Decimal | int | str],
+        at: datetime,
+        *,
+        name: str | None = None,
+    ) -> list[Job]:
+        """Submit one job per amount (USD, at most two decimals) at ``at`` in ``project`` (id or
+        name) by ``user`` (id, name or e-mail; None: the project's first member). They wait, run
+        and are billed later exactly like the generated jobs. Answers them in submission order.
+        """
+        at = _utc(at)
+        found = self.project(project)
+        user_id = found.user_ids[0] if user is None else self.user(user).id
+        spec = self._specs[found.id]
+        jobs: list[Job] = []
+        with self._state:
+            for index, value in enumerate(amounts):
+                amount = Decimal(value)
+                if amount <= 0 or amount != amount.quantize(_CENTS):
+                    raise ValueError(f"an amount is positive with at most two decimals: {value!r}")
+                amount = amount.quantize(_CENTS)
+                time_us = (amount * Decimal(str(spec.us_per_usd))).quantize(Decimal("0.000001"))
+                kind = spec.job_kinds[index % len(spec.job_kinds)]
+                jobs.append(
+                    self._add(name or f"{kind} (queued)", found.id, user_id, amount, time_us, at)
+                )
+        return jobs
+
     def truth(
         self,
         group_by: GroupBy,
@@ -314,12 +479,12 @@ class SimOrg:
         *,
         until: datetime | None = None,
     ) -> dict[str, GroupTotals]:
-        """The true totals of every group that ran a job in the range, keyed by group id."""
-        return self._aggregate(_check_group_by(group_by), self.jobs(start, end, until=until))
+        """The true totals of every group billed in the range (``billed``), keyed by group id."""
+        return self._aggregate(_check_group_by(group_by), self.billed(start, end, until=until))
 
     def total(self, start: date, end: date, *, until: datetime | None = None) -> GroupTotals:
         """The organization's true totals over the range (named after the organization)."""
-        return _sum_jobs(self.name, self.jobs(start, end, until=until))
+        return _sum_jobs(self.name, self.billed(start, end, until=until))
 
     # -- the usage endpoint ---------------------------------------------------------------------
 
@@ -348,7 +513,7 @@ class SimOrg:
             jobs = [
                 job
                 for day in _days(bucket_start, bucket_end)
-                for job in _before(self.day_jobs(day), limit)
+                for job in self._billed_on(day, limit)
             ]
             totals = _sum_jobs("", jobs)
             groups = self._aggregate(group_by, jobs)
@@ -401,6 +566,89 @@ class SimOrg:
 
     # -- internals --------------------------------------------------------------------------
 
+    def _generated(self, day: date) -> tuple[Job, ...]:
+        return self._cached(self._cache, day, self._generate_day)
+
+    def _completed_on(self, day: date) -> tuple[Job, ...]:
+        """The generated jobs that complete on ``day``, in completion order (cached)."""
+        return self._cached(self._completed_cache, day, self._gather_completed)
+
+    def _gather_completed(self, day: date) -> tuple[Job, ...]:
+        return tuple(
+            sorted(
+                (
+                    job
+                    for submitted in _days(day - timedelta(days=BILLING_LAG_DAYS), day + _ONE_DAY)
+                    for job in self._generated(submitted)
+                    if job.completed_at.date() == day
+                ),
+                key=_completion_order,
+            )
+        )
+
+    def _cached(
+        self,
+        cache: dict[date, tuple[Job, ...]],
+        day: date,
+        make: Callable[[date], tuple[Job, ...]],
+    ) -> tuple[Job, ...]:
+        """``cache[day]``, made by ``make`` when missing; the oldest day goes when it is full."""
+        with self._lock:
+            cached = cache.get(day)
+        if cached is not None:
+            return cached
+        jobs = make(day)
+        with self._lock:
+            while len(cache) >= self._cache_days:
+                del cache[next(iter(cache))]
+            cache[day] = jobs
+        return jobs
+
+    def _billed_on(self, day: date, limit: datetime | None) -> list[Job]:
+        jobs: Iterable[Job] = self._completed_on(day)
+        with self._state:
+            extras = self._extras_completed.get(day)
+            if extras:
+                jobs = sorted((*jobs, *extras), key=_completion_order)
+            cancelled = set(self._cancelled) if self._cancelled else None
+        return [
+            job
+            for job in jobs
+            if (limit is None or job.completed_at < limit)
+            and (cancelled is None or job.id not in cancelled)
+        ]
+
+    def _add(
+        self,
+        name: str,
+        project_id: str,
+        user_id: str,
+        amount: Decimal,
+        time_us: Decimal,
+        at: datetime,
+        *,
+        parent_job_id: str | None = None,
+    ) -> Job:
+        """A job submitted now (``submit``, ``clone``), from a stream of its own so that the
+        generated days never change; the caller holds ``_state``."""
+        rng = random.Random(f"{self.seed}:extra:{len(self._extras)}")
+        load = load_of(sum((j.amount for j in self._generated(at.date())), _ZERO))
+        job = Job(
+            id=_uuid(rng),
+            name=name,
+            project_id=project_id,
+            user_id=user_id,
+            submitted_at=at,
+            amount=amount,
+            time_us=time_us,
+            timeline=draw_timeline(rng, at, amount, time_us, load),
+            parent_job_id=parent_job_id,
+        )
+        self._extras[job.id] = job
+        self._extras_submitted.setdefault(at.date(), []).append(job)
+        self._extras_completed.setdefault(job.completed_at.date(), []).append(job)
+        return job
+
     def _aggregate(self, group_by: str, jobs: Iterable[Job]) -> dict[str, GroupTotals]:
         key: Callable[[Job], tuple[str, str]]
         if group_by == "project":
@@ -440,7 +688,7 @@ class SimOrg:
             spike_id = rng.choice(candidates)
             spike_factor = rng.uniform(_SPIKE_MIN, _SPIKE_MAX)
         day_start = datetime.combine(day, time(), tzinfo=UTC)
-        jobs: list[Job] = []
+        drawn: list[tuple[str, str, str, str, datetime, Decimal, Decimal]] = []
         for project in self.projects:
             spec = self._specs[project.id]
             noise = rng.lognormvariate(0.0, _DAILY_NOISE_SIGMA)
@@ -460,19 +708,37 @@ class SimOrg:
                 rate = spec.us_per_usd * rng.uniform(0.8, 1.2)
                 # cents / 100 dollars * rate us per dollar, kept to 6 decimals: 10**4 * cents * rate
                 time_units = round(cents * rate * 10_000)
-                jobs.append(
-                    Job(
-                        id=_uuid(rng),
-                        name=f"{rng.choice(spec.job_kinds)} #{rng.randrange(1, 1000):03d}",
-                        project_id=project.id,
-                        user_id=rng.choices(members, weights=shares)[0],
-                        submitted_at=day_start + timedelta(seconds=_second_of_day(rng)),
-                        amount=Decimal(cents).scaleb(-2),
-                        time_us=Decimal(time_units).scaleb(-6),
+                drawn.append(
+                    (
+                        _uuid(rng),
+                        f"{rng.choice(spec.job_kinds)} #{rng.randrange(1, 1000):03d}",
+                        project.id,
+                        rng.choices(members, weights=shares)[0],
+                        day_start + timedelta(seconds=_second_of_day(rng)),
+                        Decimal(cents).scaleb(-2),
+                        Decimal(time_units).scaleb(-6),
                     )
                 )
-        jobs.sort(key=lambda job: (job.submitted_at, job.id))
-        return tuple(jobs)
+        drawn.sort(key=lambda job: (job[4], job[0]))
+        # The queue draws from a stream of its own, so amounts, names and ids stay what they were.
+        queue = random.Random(f"{self.seed}:{day.isoformat()}:queue")
+        load = load_of(sum((job[5] for job in drawn), _ZERO))
+        jobs = tuple(
+            Job(
+                id=job_id,
+                name=name,
+                project_id=project_id,
+                user_id=user_id,
+                submitted_at=submitted_at,
+                amount=amount,
+                time_us=time_us,
+                timeline=draw_timeline(queue, submitted_at, amount, time_us, load),
+            )
+            for job_id, name, project_id, user_id, submitted_at, amount, time_us in drawn
+        )
+        with self._state:
+            self._index.update((job.id, day) for job in jobs)
+        return jobs
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -605,6 +871,14 @@ def _days(start: date, end: date) -> Iterable[date]:
         day += timedelta(days=1)
 
 
+def _submission_order(job: Job) -> tuple[datetime, str]:
+    return job.submitted_at, job.id
+
+
+def _completion_order(job: Job) -> tuple[datetime, str]:
+    return job.completed_at, job.id
+
+
 def _before(jobs: tuple[Job, ...], limit: datetime | None) -> Iterable[Job]:
     if limit is None:
         return jobs
@@ -614,6 +888,10 @@ def _before(jobs: tuple[Job, ...], limit: datetime | None) -> Iterable[Job]:
 def _as_utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
+    return _utc(moment)
+
+
+def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{moment!r} has no timezone: pass an aware datetime (UTC)")
     return moment.astimezone(UTC)

@@ -1,43 +1,53 @@
 """The simulated organization served over real HTTP on loopback, with fault injection.
 
-``SimServer`` answers what IonQ's v0.4 API answers for the two calls budgetbot makes::
+``SimServer`` answers what IonQ's v0.4 API answers for the calls budgetbot makes, each with
+``Authorization: apiKey <key>`` (the route names in brackets are what faults aim at)::
 
-    GET {base}/organizations/{organization_id}/usage?start_date=&end_date=&group_by=&modality=
-    GET {base}/whoami
+    GET  {base}/organizations/{organization_id}/usage?start_date=&end_date=&group_by=&modality=
+                                                         [usage]
+    GET  {base}/whoami                                   [whoami]
+    GET  {base}/jobs?status=&limit=&next=                [jobs]
+    GET  {base}/jobs/{id}                                [job]
+    GET  {base}/jobs/{id}/cost                           [cost]
+    PUT  {base}/jobs/status/cancel  and  {base}/jobs/{id}/status/cancel   [cancel]
+    POST {base}/jobs/{id}/clone                          [clone]
 
-both with ``Authorization: apiKey <key>``. Checks run in IonQ's order: the key (401), the query
-parameters (400, with ``validation``), then the organization (404).
+Checks run in IonQ's order: the key (401), the query parameters (400, with ``validation``), then
+the organization or the job (404). Keys: ``api_key`` is the organization's key — it reads usage,
+and its ``/whoami`` names the first project, whose jobs it lists — and ``project_keys`` holds one
+key per project, which lists and cancels only that project's jobs (and gets 403 from usage).
 
 Faults (``fail``, ``malformed``, ``drop_field``, ``extra_fields``, ``empty``, ``corrupt``,
-``hang``, ``drip``) queue up in the order they are injected and each is used by one usage request:
-``fail`` and ``malformed`` replace the answer whatever the request, ``hang`` delays it, ``drip``
-sends its body one byte at a time, and the body faults change a 200 answer (a request that fails
-on its own, say with 401, uses up its fault unchanged). ``corrupt`` breaks one of IonQ's own
-invariants (``CORRUPTIONS`` names them). ``latency`` delays every request. ``requests`` records
-every request the server received.
+``hang``, ``drip``) queue up in the order they are injected and each is used by one request to its
+route (``route="usage"`` unless told): ``fail`` and ``malformed`` replace the answer whatever the
+request, ``hang`` delays it, ``drip`` sends its body one byte at a time, and the body faults change
+a 2xx answer (a request that fails on its own, say with 401, uses up its fault unchanged).
+``corrupt`` breaks one of IonQ's own invariants (``CORRUPTIONS`` names them). ``latency`` delays
+every request. ``requests`` records every request the server received.
 
 The faults live in :mod:`budgetbot.sim.faults`, the answers and the query's checks in
-:mod:`budgetbot.sim.answers`, the HTTP plumbing in :mod:`budgetbot.sim.handler`.
+:mod:`budgetbot.sim.answers`, the jobs endpoints in :mod:`budgetbot.sim.jobs_api`, the HTTP
+plumbing in :mod:`budgetbot.sim.handler`.
 """
 
 from __future__ import annotations
 
-import random
 import re
 import threading
-import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Final, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from budgetbot.sim import jobs_api
 from budgetbot.sim.answers import MESSAGES, Answer, Fail, error, json_answer, validate
 from budgetbot.sim.faults import (
     CORRUPTIONS,
     DEFAULT_MALFORMED_BODY,
+    ROUTES,
     FaultInjection,
     corrupted,
     fault_error,
@@ -51,6 +61,7 @@ __all__ = [
     "DEFAULT_API_KEY",
     "DEFAULT_BASE_PATH",
     "DEFAULT_MALFORMED_BODY",
+    "ROUTES",
     "RecordedRequest",
     "SimServer",
 ]
@@ -59,6 +70,7 @@ DEFAULT_API_KEY: Final = "sim-key"
 DEFAULT_BASE_PATH: Final = "/v0.4"
 
 _KEY_NAME: Final = "budgetbot simulator key"
+_PROJECT_KEY_NAME: Final = "budgetbot simulator project key"
 _AUTH_SCHEME: Final = "apiKey "
 
 Now = Callable[[], datetime] | datetime | None
@@ -72,15 +84,21 @@ class RecordedRequest:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    body: str = ""
+    route: str | None = None
+    """The route's name (``ROUTES``); None for a path the API does not have."""
 
 
 class SimServer(FaultInjection):
     """A loopback HTTP server that answers like IonQ's API for ``org``.
 
     ``now`` is the simulated present: a fixed aware datetime, a function returning one, or
-    ``None`` for the real UTC clock. Jobs submitted at or after it do not exist yet. With
-    ``new_fields`` the answers carry IonQ's September 2026 fields. Use it as a context manager
-    (``with SimServer(SimOrg()) as srv: ...``) or call ``start()`` and ``stop()``.
+    ``None`` for the real UTC clock. Jobs submitted at or after it do not exist yet, and a job
+    is in usage once it completed before it. With ``new_fields`` the answers carry IonQ's
+    September 2026 fields. ``project_keys`` maps project ids to keys (default: one derived from
+    the seed for every project); ``cost_unit`` is ``usd`` or ``credit`` (an organization billed in
+    credits). Use it as a context manager (``with SimServer(SimOrg()) as srv: ...``) or call
+    ``start()`` and ``stop()``.
     """
 
     def __init__(
@@ -91,11 +109,20 @@ class SimServer(FaultInjection):
         now: Now = None,
         base_path: str = DEFAULT_BASE_PATH,
         new_fields: bool = False,
+        project_keys: Mapping[str, str] | None = None,
+        cost_unit: str = "usd",
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        if cost_unit not in jobs_api.COST_UNITS:
+            raise ValueError(f"cost_unit is one of {', '.join(jobs_api.COST_UNITS)}")
         self.org = org
         self.api_key = api_key
+        self.cost_unit = cost_unit
+        keys = jobs_api.derive_project_keys(org.seed, org.projects)
+        self._project_keys = dict(keys if project_keys is None else project_keys)
+        for project_id in self._project_keys:
+            org.project(project_id)  # a KeyError names a project the organization lacks
         self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
         self.new_fields = new_fields
         self.host = host
@@ -109,8 +136,20 @@ class SimServer(FaultInjection):
         self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
         base = re.escape(self.base_path)
-        self._usage_route = re.compile(rf"{base}/organizations/([^/]+)/usage/?")
-        self._whoami_route = re.compile(rf"{base}/whoami/?")
+        # (route, method, path); the bulk cancel comes before the routes of one job
+        self._routes: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
+            (route, method, re.compile(base + path))
+            for route, method, path in (
+                ("usage", "GET", r"/organizations/([^/]+)/usage/?"),
+                ("whoami", "GET", r"/whoami/?"),
+                ("jobs", "GET", r"/jobs/?"),
+                ("cancel", "PUT", r"/jobs/status/cancel/?"),
+                ("cancel", "PUT", r"/jobs/([^/]+)/status/cancel/?"),
+                ("cost", "GET", r"/jobs/([^/]+)/cost/?"),
+                ("clone", "POST", r"/jobs/([^/]+)/clone/?"),
+                ("job", "GET", r"/jobs/([^/]+)/?"),
+            )
+        )
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -169,6 +208,11 @@ class SimServer(FaultInjection):
         """The organization id the server knows."""
         return self.org.org_id
 
+    @property
+    def project_keys(self) -> dict[str, str]:
+        """Project id → that project's API key (a copy)."""
+        return dict(self._project_keys)
+
     # -- time -----------------------------------------------------------------------------
 
     @property
@@ -200,27 +244,44 @@ class SimServer(FaultInjection):
     @property
     def usage_requests(self) -> list[RecordedRequest]:
         """The recorded requests to the usage endpoint."""
-        return [r for r in self.requests if self._usage_route.fullmatch(r.path)]
+        return self.route_requests("usage")
+
+    @property
+    def job_requests(self) -> list[RecordedRequest]:
+        """The recorded requests to the jobs endpoints (listing, job, cost, cancel, clone)."""
+        return [r for r in self.requests if r.route in ("jobs", "job", "cost", "cancel", "clone")]
+
+    def route_requests(self, *routes: str) -> list[RecordedRequest]:
+        """The recorded requests to these routes (``ROUTES``), oldest first."""
+        unknown = set(routes) - set(ROUTES)
+        if unknown:
+            raise ValueError(f"unknown route {sorted(unknown)}; one of {', '.join(ROUTES)}")
+        return [r for r in self.requests if r.route in routes]
 
     # -- serving --------------------------------------------------------------------------
 
-    def _respond(self, method: str, target: str, headers: dict[str, str]) -> Answer | None:
+    def _respond(
+        self, method: str, target: str, headers: dict[str, str], payload: str = ""
+    ) -> Answer | None:
         """The answer to one request, or ``None`` when the server stopped meanwhile."""
         split = urlsplit(target)
         path = split.path
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        found = [(r, m, p.fullmatch(path)) for r, m, p in self._routes if p.fullmatch(path)]
+        allowed = [(r, match) for r, m, match in found if m == method]
+        route = allowed[0][0] if allowed else None
         with self._lock:
-            self._requests.append(RecordedRequest(method, path, query, headers))
+            self._requests.append(RecordedRequest(method, path, query, headers, payload, route))
         if self._latency and self._stopping.wait(self._latency):
             return None
-        if method != "GET":
-            return error(405, "Method not allowed")
-        usage = self._usage_route.fullmatch(path)
-        if usage is None:
-            if self._whoami_route.fullmatch(path):
-                return self._catch(lambda: self._whoami(headers))
+        if not found:
             return error(404, "Not Found")
-        fault = self._take_fault()
+        if route is None:
+            return error(405, "Method not allowed")
+        match = allowed[0][1]
+        assert match is not None
+        args = tuple(unquote(g) for g in match.groups())
+        fault = self._take_fault(route)
         if fault is not None and fault.kind == "hang" and self._stopping.wait(fault.seconds):
             return None
         if fault is not None and fault.kind == "fail":
@@ -228,49 +289,77 @@ class SimServer(FaultInjection):
         if fault is not None and fault.kind == "malformed":
             return Answer(200, fault.body or "", (("Content-Type", "application/json"),))
         try:
-            body = self._usage(unquote(usage.group(1)), query, headers)
+            status, body = self._answer(route, args, query, headers, payload)
         except Fail as failure:
             return failure.answer
         if fault is None or fault.kind == "hang":
-            return json_answer(200, body)
+            return json_answer(status, body)
         if fault.kind == "drip":
-            plain = json_answer(200, body)
+            plain = json_answer(status, body)
             return Answer(plain.status, plain.body, plain.headers, drip=fault.seconds)
         if fault.kind == "corrupt":
-            return corrupted(fault.corruption, body, query)
-        return mutated(fault, body)
+            return corrupted(fault.corruption, body, query, status, route)
+        return mutated(fault, body, route, status)
 
-    def _catch(self, handle: Callable[[], dict[str, Any]]) -> Answer:
-        try:
-            return json_answer(200, handle())
-        except Fail as failure:
-            return failure.answer
+    def _answer(
+        self,
+        route: str,
+        args: tuple[str, ...],
+        query: dict[str, str],
+        headers: dict[str, str],
+        payload: str,
+    ) -> tuple[int, dict[str, Any]]:
+        """The status and body of a request to ``route`` (errors raise :class:`Fail`)."""
+        if route == "usage":
+            return 200, self._usage(args[0], query, headers)
+        project_id, key_project = self._caller(headers)
+        if route == "whoami":
+            return 200, self._whoami(project_id, key_project)
+        now, org = self.now, self.org
+        if route == "jobs":
+            return 200, jobs_api.list_jobs(org, project_id, query, now)
+        if route == "cancel" and not args:
+            return 200, jobs_api.cancel_many(org, project_id, payload, now)
+        if route == "cancel":
+            return 200, jobs_api.cancel_one(org, project_id, args[0], now)
+        if route == "clone":
+            return 201, jobs_api.clone(org, project_id, args[0], payload, now)
+        job = jobs_api.own_job(org, project_id, args[0], now)
+        if route == "cost":
+            return 200, jobs_api.cost_body(org, job, now, self.cost_unit)
+        return 200, jobs_api.job_body(org, job, now)
 
-    def _check_key(self, headers: dict[str, str]) -> None:
+    def _caller(self, headers: dict[str, str]) -> tuple[str, str | None]:
+        """The caller's project, and that project again if the key is a project key (None for
+        the organization's key); 401 for a missing or unknown key."""
         given = headers.get("authorization")
         if given is None:
             raise Fail(error(401, "Missing authentication: send 'Authorization: apiKey <key>'"))
-        if not given.startswith(_AUTH_SCHEME) or given[len(_AUTH_SCHEME) :] != self.api_key:
-            raise Fail(error(401, MESSAGES[401]))
+        key = given[len(_AUTH_SCHEME) :] if given.startswith(_AUTH_SCHEME) else None
+        if key is not None and key == self.api_key:
+            return self.org.projects[0].id, None
+        for project_id, project_key in self._project_keys.items():
+            if key is not None and key == project_key:
+                return project_id, project_id
+        raise Fail(error(401, MESSAGES[401]))
 
-    def _whoami(self, headers: dict[str, str]) -> dict[str, Any]:
-        self._check_key(headers)
-        key_bits = random.Random(f"{self.org.seed}:key").getrandbits(128)
-        key_id = str(uuid.UUID(int=key_bits, version=4))
-        project_id = self.org.projects[0].id
+    def _whoami(self, project_id: str, key_project: str | None) -> dict[str, Any]:
+        key_id = jobs_api.key_id(self.org.seed, key_project)
+        name = _KEY_NAME if key_project is None else _PROJECT_KEY_NAME
         # DESIGN §2 names these fields id/name/project; IonQ's OpenAPI document names them
         # key_id/key_name/project_id. Clients are meant to ignore unknown fields, so give both.
         return {
             "id": key_id,
-            "name": _KEY_NAME,
+            "name": name,
             "project": project_id,
             "key_id": key_id,
-            "key_name": _KEY_NAME,
+            "key_name": name,
             "project_id": project_id,
         }
 
     def _usage(self, org_id: str, query: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:
-        self._check_key(headers)
+        if self._caller(headers)[1] is not None:
+            raise Fail(error(403, "A project key cannot read the organization's usage"))
         start, end, group_by, modality = validate(query)
         if org_id != self.org.org_id:
             raise Fail(error(404, "Organization not found"))

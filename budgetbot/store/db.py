@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from .dialect import _driver_url, _insert_ignoring_duplicates, _utc
 from .marks import UsageMark, UsageMarkQueries
 from .outbox import FiredLevel, OutboxQueries, StoredNotification
+from .queue import GroupScope, JobEstimate, QueueQueries
 from .schema import SchemaTooNew, schema_version, upgrade
 from .tables import (
     DEFAULT_DESTINATION,
@@ -29,6 +30,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "Ack",
     "FiredLevel",
+    "GroupScope",
+    "JobEstimate",
     "SchemaTooNew",
     "Snooze",
     "Store",
@@ -54,11 +57,12 @@ class Ack:
     at: dt.datetime
 
 
-class Store(OutboxQueries, UsageMarkQueries):
+class Store(OutboxQueries, UsageMarkQueries, QueueQueries):
     """The state store behind ``DATABASE_URL``: the outbox and fired levels
     (:class:`~budgetbot.store.outbox.OutboxQueries`), usage buckets and their marks
-    (:class:`~budgetbot.store.marks.UsageMarkQueries`), status, snoozes, acks and
-    App Home viewers."""
+    (:class:`~budgetbot.store.marks.UsageMarkQueries`), job estimates and group names
+    (:class:`~budgetbot.store.queue.QueueQueries`), status, snoozes, acks and App Home
+    viewers."""
 
     def __init__(
         self, url: str | Engine, *, delivery_lease: dt.timedelta = dt.timedelta(seconds=600)

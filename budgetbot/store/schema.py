@@ -12,7 +12,15 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .tables import DEFAULT_DESTINATION, SCHEMA_VERSION, meta, metadata, outbox
+from .tables import (
+    DEFAULT_DESTINATION,
+    SCHEMA_VERSION,
+    group_names,
+    job_estimates,
+    meta,
+    metadata,
+    outbox,
+)
 
 __all__ = ["MIGRATIONS", "SchemaTooNew", "schema_version", "upgrade"]
 
@@ -61,8 +69,18 @@ def _outbox_destinations(conn: Connection) -> None:
     )
 
 
+def _queue_tables(conn: Connection) -> None:
+    """Version 3: job estimates and group names (committed spend). Only new tables, which
+    ``create_all`` has usually made already; made here too so the step stands on its own."""
+    for table in (job_estimates, group_names):
+        table.create(conn, checkfirst=True)
+
+
 #: Upgrades from version N-1 to N, applied in order by :func:`upgrade`.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _outbox_destinations}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _outbox_destinations,
+    3: _queue_tables,
+}
 
 
 def upgrade(engine: Engine) -> int:

@@ -9,7 +9,9 @@ __all__ = [
     "SCHEMA_VERSION",
     "acks",
     "fired",
+    "group_names",
     "home_viewers",
+    "job_estimates",
     "meta",
     "metadata",
     "outbox",
@@ -20,7 +22,8 @@ __all__ = [
 ]
 
 #: 2: outbox rows name their destination; the unique key is (destination, dedup_key).
-SCHEMA_VERSION = 2
+#: 3: job estimates by job id and the names of projects and users (committed spend).
+SCHEMA_VERSION = 3
 #: The destination of people-facing notifications: Slack, or the terminal standing in for it.
 DEFAULT_DESTINATION = "chat"
 
@@ -140,4 +143,29 @@ home_viewers = sa.Table(
     metadata,
     sa.Column("user_id", sa.String(64), primary_key=True),
     sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Each job's estimated cost, asked of IonQ once (``GET /jobs/{id}/cost``): ``value`` in ``unit``
+#: as IonQ gave it, and ``usd`` the same in USD where the unit is USD (credits: null). Decimals
+#: are kept as text, exactly.
+job_estimates = sa.Table(
+    "job_estimates",
+    metadata,
+    sa.Column("job_id", sa.String(256), primary_key=True),
+    sa.Column("unit", sa.String(32), nullable=False),
+    sa.Column("value", sa.String(64), nullable=False),
+    sa.Column("usd", sa.String(64), nullable=True),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: The names IonQ gave projects and users in usage answers (``scope`` is ``project`` or
+#: ``user``): a name learned once is kept, so jobs are matched by name after the group has left
+#: IonQ's top-5 lists; a newer name replaces an older one.
+group_names = sa.Table(
+    "group_names",
+    metadata,
+    sa.Column("scope", sa.String(16), primary_key=True),
+    sa.Column("group_id", sa.String(256), primary_key=True),
+    sa.Column("name", sa.String(512), nullable=False),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
 )

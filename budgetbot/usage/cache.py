@@ -13,6 +13,8 @@ concurrent identical fetches sharing one call.
   the lower figure has gone unconfirmed for ``MARK_TRUST_DAYS`` (then it is believed: a refund).
 - While a call for a query is in flight, identical requests wait for it instead of asking again
   (single flight).
+- The names IonQ gives projects and users are kept in the store (a name learned once is kept, a
+  newer one replaces it), so queued jobs are matched by name after a group left the top 5.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from concurrent.futures import Future
 from decimal import Decimal
 from typing import Any
 
-from budgetbot.ionq import MAX_AMOUNT, MAX_COUNT, IonQInvalidAnswer, UsageQuery
-from budgetbot.store.db import Store, UsageMark
+from budgetbot.ionq import MAX_AMOUNT, MAX_COUNT, GroupBy, IonQInvalidAnswer, UsageQuery
+from budgetbot.store.db import GroupScope, Store, UsageMark
 
 from .model import Bucket, Figures, UsageSeries
 from .normalize import natural_end, normalize
@@ -148,7 +150,10 @@ def _shown(f: Figures | UsageMark) -> str:
 
 
 class UsageCache:
-    """Shared by every request of a process (thread-safe); ``store`` None keeps no buckets."""
+    """Shared by every request of a process (thread-safe); ``store`` None keeps no buckets.
+
+    ``now`` is the wall clock that dates the group names kept (``clock`` times the TTLs).
+    """
 
     def __init__(
         self,
@@ -159,6 +164,7 @@ class UsageCache:
         recent_ttl: float = RECENT_TTL,
         settle_days: int = SETTLE_DAYS,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.client = client
         self.store = store
@@ -166,6 +172,7 @@ class UsageCache:
         self.recent_ttl = recent_ttl
         self.settle_days = settle_days
         self.clock = clock
+        self.now = now
         self.upstream_calls = 0
         #: Whose figures these are: stored buckets of another organization are never used.
         self.source = f"{getattr(client, 'base_url', '')}|{getattr(client, 'org_id', '')}"
@@ -256,6 +263,7 @@ class UsageCache:
             buckets.append(bucket)
             names.update(bucket_names)
         if first_missing is None:
+            self._remember_names(query, names)
             return UsageSeries(
                 query.group_by.value,
                 query.modality.value,
@@ -279,6 +287,7 @@ class UsageCache:
                 self.source, query.group_by.value, query.modality.value, to_store
             )
         names.update(fetched.names)
+        self._remember_names(query, names)
         return UsageSeries(
             query.group_by.value,
             query.modality.value,
@@ -288,3 +297,13 @@ class UsageCache:
             names,
             reported_usd_total=fetched.reported_usd_total if not buckets else None,
         )
+
+    def _remember_names(self, query: UsageQuery, names: dict[str, str]) -> None:
+        """Keep the names of projects and users this answer gave (ids IonQ named)."""
+        if self.store is None or query.group_by is GroupBy.JOB:
+            return
+        # A group IonQ gave no name is named by its key: nothing learned.
+        named = {key: name for key, name in names.items() if name != key}
+        if named:
+            scope: GroupScope = "project" if query.group_by is GroupBy.PROJECT else "user"
+            self.store.remember_group_names(scope, named, self.now())

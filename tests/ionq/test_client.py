@@ -234,7 +234,8 @@ def test_empty_usage_data(client, sim):
 
 
 def test_whoami(client):
-    assert "id" in client.whoami()
+    who = client.whoami()
+    assert who.key_id and who.key_name
 
 
 def test_public_surface_is_pinned():

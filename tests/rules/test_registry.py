@@ -177,7 +177,7 @@ def test_every_kind_has_its_words() -> None:
     assert list(KINDS)[:5] == ["spend", "forecast", "pace", "anomaly", "no_usd"]
     for kind in KINDS.values():
         assert kind.title and kind.headline
-        assert kind.resolvable == (kind.key in ("spend", "forecast", "pace"))
+        assert kind.resolvable == (kind.key in ("spend", "forecast", "pace", "committed"))
 
 
 def test_keys_are_written_in_one_place() -> None:

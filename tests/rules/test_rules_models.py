@@ -229,7 +229,7 @@ def test_json_schema() -> None:
     policy_props = defs["Policy"]["properties"]
     assert list(policy_props) == [
         "name", "description", "scope", "match", "each", "period", "budget",
-        "alert_at", "forecast_at", "pace_at", "channel", "mention",
+        "alert_at", "forecast_at", "pace_at", "committed_at", "channel", "mention",
     ]  # fmt: skip
     assert all("description" in prop for prop in policy_props.values())
     assert defs["Policy"]["additionalProperties"] is False

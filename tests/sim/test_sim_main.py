@@ -8,6 +8,7 @@ import sys
 import httpx
 import pytest
 
+from budgetbot.sim import SimOrg, SimServer
 from budgetbot.sim.__main__ import main
 
 
@@ -20,11 +21,15 @@ def test_module_serves_until_stopped() -> None:
     )
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline().strip() for _ in range(4)]
-        settings = dict(line.split("=", 1) for line in lines[:3])
+        lines = [process.stdout.readline().strip() for _ in range(6)]
+        settings = dict(line.split("=", 1) for line in lines[:4])
         assert settings["IONQ_API_KEY"] == "sim-key"
         assert settings["IONQ_ORG_ID"] == "com.example.quantum-lab"
-        assert lines[3].startswith("simulated now: 2026-11-18T15:30:00+00:00")
+        org = SimOrg()
+        keys = SimServer(org).project_keys
+        assert settings["IONQ_PROJECT_KEYS"].split(",") == [keys[p.id] for p in org.projects]
+        assert lines[4].startswith("# the project keys of: Quantum Chem, Lattice QCD,")
+        assert lines[5].startswith("simulated now: 2026-11-18T15:30:00+00:00")
         r = httpx.get(
             f"{settings['IONQ_BASE_URL']}/organizations/{settings['IONQ_ORG_ID']}/usage",
             params={
@@ -52,3 +57,13 @@ def test_bad_now_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--now", "tomorrow"])
     assert exit_info.value.code == 2
     assert "not an ISO 8601 date-time" in capsys.readouterr().err
+
+
+def test_project_keys_can_be_chosen(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--project-keys", "Quantum Chem,No Such Project"])
+    assert "No Such Project" in str(exit_info.value.code)
+    for bad in (["--cost-unit", "eur"],):
+        with pytest.raises(SystemExit):
+            main(bad)
+    assert "invalid choice" in capsys.readouterr().err

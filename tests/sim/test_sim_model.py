@@ -210,11 +210,17 @@ def test_until_drops_jobs_submitted_at_or_after_it(sim_org: SimOrg) -> None:
     before = sim_org.jobs(day, day + timedelta(days=1), until=cut)
     assert before == [j for j in all_jobs if j.submitted_at < cut]
     assert 0 < len(before) < len(all_jobs)
+    # usage counts a job once it completed (billed), so `until` cuts by completion
+    billed = sim_org.billed(day, day + timedelta(days=1), until=cut)
+    whole_day = sim_org.billed(day, day + timedelta(days=1))
+    assert billed == [j for j in whole_day if j.completed_at < cut]
+    assert 0 < len(billed) < len(whole_day)
+    assert all(j.completed_at.date() == day for j in whole_day)
     truth = sim_org.truth("project", day, day + timedelta(days=1), until=cut)
-    assert sum(t.job_count for t in truth.values()) == len(before)
+    assert sum(t.job_count for t in truth.values()) == len(billed)
     body = sim_org.usage_body("project", "daily", day, day + timedelta(days=1), until=cut)
-    assert body["job_count"] == len(before)
-    assert body["amount_total"] == sum((j.amount for j in before), Decimal(0))
+    assert body["job_count"] == len(billed)
+    assert body["amount_total"] == sum((j.amount for j in billed), Decimal(0))
     with pytest.raises(ValueError, match="timezone"):
         sim_org.jobs(day, day + timedelta(days=1), until=datetime(2026, 11, 18, 12))
 

@@ -1,7 +1,9 @@
-"""Simulator answers against IonQ's own schemas (a copy kept in ionq_usage_schemas.json).
+"""Simulator answers against IonQ's own schemas (copies kept in ionq_usage_schemas.json and
+ionq_jobs_schemas.json).
 
-The checker is small and hand-written (no jsonschema dependency): ``$ref``, ``type``,
-``properties``, ``required``, ``items``, ``enum`` and the ``date``/``date-time`` formats.
+The checker is small and hand-written (no jsonschema dependency): ``$ref``, ``allOf``, ``type``,
+``nullable``, ``properties``, ``required``, ``additionalProperties: false``, ``items``, ``enum``
+and the ``date``/``date-time`` formats.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ import pytest
 
 from budgetbot.sim import SimOrg, SimServer, to_json
 
-SCHEMAS: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "ionq_usage_schemas.json").read_text(encoding="utf-8")
-)["components"]["schemas"]
+SCHEMAS: dict[str, Any] = {
+    name: schema
+    for copy in ("ionq_usage_schemas.json", "ionq_jobs_schemas.json")
+    for name, schema in json.loads((Path(__file__).parent / copy).read_text(encoding="utf-8"))[
+        "components"
+    ]["schemas"].items()
+}
 
 # IonQ's Usages lists start_date and end_date as required, but its properties define neither
 # (the answer carries usage_from/usage_to instead; start_date/end_date are query parameters).
@@ -38,7 +44,11 @@ def check(value: Any, schema: dict[str, Any], where: str = "$", name: str = "") 
         assert match, schema["$ref"]
         target = match.group(1)
         return check(value, SCHEMAS[target], where, target)
+    if value is None and schema.get("nullable"):
+        return []
     problems: list[str] = []
+    for part in schema.get("allOf", []):
+        problems.extend(check(value, part, where))
     kind = schema.get("type")
     if kind is not None and not _is(value, kind):
         return [f"{where}: expected {kind}, got {type(value).__name__} {value!r}"]
@@ -62,6 +72,12 @@ def check(value: Any, schema: dict[str, Any], where: str = "$", name: str = "") 
         for key, sub in schema.get("properties", {}).items():
             if key in value:
                 problems.extend(check(value[key], sub, f"{where}.{key}"))
+        if schema.get("additionalProperties") is False:
+            problems.extend(
+                f"{where}: unknown field {key!r}"
+                for key in value
+                if key not in schema.get("properties", {})
+            )
     if isinstance(value, list) and "items" in schema:
         for index, item in enumerate(value):
             problems.extend(check(item, schema["items"], f"{where}[{index}]"))
@@ -214,3 +230,56 @@ def test_new_fields_answer_uses_every_documented_property(sim_org: SimOrg) -> No
     assert set(SCHEMAS["Usage"]["properties"]) == set(bucket)
     assert set(SCHEMAS["GroupUsage"]["properties"]) == set(bucket["group_usages"][0])
     assert set(SCHEMAS["UsageAmount"]["properties"]) == set(bucket["amounts"][0])
+
+
+# --- the jobs endpoints -------------------------------------------------------------------------
+
+
+def problems_of(text: str, schema: str) -> list[str]:
+    return check(json.loads(text, parse_float=Decimal), {"$ref": f"#/components/schemas/{schema}"})
+
+
+def test_the_jobs_copy_holds_the_answers_schemas() -> None:
+    assert {"GetJobsResponse", "BaseJob", "GetJobCostResponse", "Whoami", "JobStatus"} <= set(
+        SCHEMAS
+    )
+    job = {"id": "x", "status": "paused", "project_id": None, "surprise": 1}
+    problems = check(job, SCHEMAS["BaseJob"], name="BaseJob")
+    assert "$: missing required 'submitter_id'" in problems
+    assert any("'paused' is not one of" in p for p in problems)
+    assert "$: unknown field 'surprise'" in problems
+    assert not any("project_id" in p for p in problems)  # nullable
+
+
+def test_jobs_answers_match_ionq_schemas() -> None:
+    org = SimOrg()
+    now = datetime.fromisoformat("2026-11-18T15:30:00+00:00")
+    chem = org.project("Quantum Chem").id
+    with (
+        SimServer(org, now=now) as server,
+        httpx.Client(
+            base_url=server.base_url,
+            headers={"Authorization": f"apiKey {server.project_keys[chem]}"},
+            timeout=5.0,
+        ) as http,
+    ):
+        assert problems_of(http.get("/whoami").text, "Whoami") == []
+        statuses = set()
+        for status in ("", "ready", "completed"):
+            r = http.get("/jobs", params={"status": status, "limit": 100} if status else {})
+            assert problems_of(r.text, "GetJobsResponse") == []
+            for job in r.json()["jobs"]:
+                statuses.add(job["status"])
+                assert problems_of(http.get(f"/jobs/{job['id']}").text, "BaseJob") == []
+                cost = http.get(f"/jobs/{job['id']}/cost").text
+                assert problems_of(cost, "GetJobCostResponse") == []
+        assert {"ready", "completed"} <= statuses
+        ready = http.get("/jobs", params={"status": "ready"}).json()["jobs"]
+        clone = http.post(f"/jobs/{ready[0]['id']}/clone", json={})
+        assert clone.status_code == 201
+        assert problems_of(clone.text, "JobCreationResponse") == []
+        one = http.put(f"/jobs/{ready[0]['id']}/status/cancel")
+        assert problems_of(one.text, "JobCanceledResponse") == []
+        many = http.put("/jobs/status/cancel", json={"ids": [j["id"] for j in ready]})
+        assert problems_of(many.text, "JobsCanceledResponse") == []
+        assert problems_of(http.get(f"/jobs/{ready[0]['id']}").text, "BaseJob") == []

@@ -113,11 +113,14 @@ def test_now_can_be_a_function_and_can_move(sim_org: SimOrg) -> None:
             )
             return int(r.json()["job_count"])
 
+        day = date(2026, 3, 2)
         assert day_count() == 0
         moments.append(datetime(2026, 3, 3, tzinfo=UTC))
-        assert day_count() == len(sim_org.day_jobs(date(2026, 3, 2)))
+        # a day's usage counts the jobs that completed that day (billed), all known by midnight
+        assert day_count() == len(sim_org.billed(day, date(2026, 3, 3))) > 0
         server.now = datetime(2026, 3, 2, 12, tzinfo=UTC)
-        assert 0 < day_count() < len(sim_org.day_jobs(date(2026, 3, 2)))
+        assert 0 < day_count() < len(sim_org.billed(day, date(2026, 3, 3)))
+        assert day_count() == len(sim_org.billed(day, date(2026, 3, 3), until=server.now))
     with pytest.raises(ValueError):
         SimServer(sim_org, now=datetime(2026, 3, 2))
 

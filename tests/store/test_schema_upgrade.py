@@ -77,8 +77,8 @@ def create_version_1(url: str) -> None:
 def test_a_version_1_database_upgrades_and_keeps_its_outbox(db_url: str) -> None:
     create_version_1(db_url)
     store = Store(db_url)
-    assert SCHEMA_VERSION == 2
-    assert store.schema_version() == 2
+    assert SCHEMA_VERSION >= 2
+    assert store.schema_version() == SCHEMA_VERSION
     rows = {r.dedup_key: r for r in store.notifications()}
     assert set(rows) == {"sent", "pending"}
     assert {r.destination for r in rows.values()} == {DEFAULT_DESTINATION}
@@ -89,7 +89,7 @@ def test_a_version_1_database_upgrades_and_keeps_its_outbox(db_url: str) -> None
     assert len(store.record([], [("sent", "t", "#c", NOTICE)], NOW, destinations=["mail"])) == 1
     assert store.record([], [("sent", "t", "#c", NOTICE)], NOW) == []
     assert [r.dedup_key for r in store.pending(destinations=["mail"])] == ["sent"]
-    assert store.upgrade() == 2  # and again: nothing to do
+    assert store.upgrade() == SCHEMA_VERSION  # and again: nothing to do
     store.close()
 
 

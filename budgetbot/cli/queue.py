@@ -62,7 +62,7 @@ def queue(
         report = fetch_queue(
             runtime.queue_reader(),
             rules,
-            lambda: runtime.usage_source(cached=False),
+            lambda: runtime.usage_source(at.date()),
             grouping,
             at,
         )

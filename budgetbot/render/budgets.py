@@ -12,7 +12,7 @@ from typing import Any
 
 from budgetbot.rules.findings import Burn
 
-from .messages import amount, figure_text, percent_text, period_words, subject
+from .messages import amount, figure_text, percent_text, period_words, queue_text, subject
 from .slack_text import (
     MAX_BLOCKS,
     MAX_HEADER,
@@ -50,17 +50,6 @@ def bar(percent: Decimal, width: int = 20) -> str:
     return FULL * filled + EMPTY * (width - filled)
 
 
-#: Why a queue's amount is unknown, by measure (``no_estimate``).
-_NO_ESTIMATE = {
-    "usd": "credits without a USD estimate",
-    "qpu_hours": "no predicted QPU time for some jobs",
-}
-
-
-def _queued(jobs: int) -> str:
-    return f"{jobs:,} queued"
-
-
 def committed_words(b: Burn) -> str | None:
     """``$2,100.00 committed (105%, 3 queued)`` for a burn whose queue was read (a policy with
     ``committed_at``); ``queue not visible`` where no key sees it, never an empty queue; None
@@ -69,15 +58,15 @@ def committed_words(b: Burn) -> str | None:
     if q is None:
         return None
     if q.state == "not_visible":
-        return "queue not visible"
+        return queue_text(q, b.measure)  # never an empty queue
     committed = b.committed
     if q.state == "no_estimate" or committed is None:
-        why = _NO_ESTIMATE.get(b.measure, "no estimate") if b.measurable else "no USD figure"
-        return f"committed unknown ({_queued(q.jobs)}: {why})"
+        why = queue_text(q, b.measure) if b.measurable else "no USD figure"
+        return f"committed unknown ({why})"
     shown = f"{figure_text(committed, b.measure)} committed"
     percent = b.committed_percent
     detail = [percent_text(percent)] if percent is not None else []
-    return f"{shown} ({', '.join([*detail, _queued(q.jobs)])})"
+    return f"{shown} ({', '.join([*detail, f'{q.jobs:,} queued'])})"
 
 
 def burn_line(b: Burn, name_limit: int | None = None) -> str:

@@ -53,9 +53,9 @@ NOT_VISIBLE = "queue not visible"
 #: Why a queue is not visible, and what to do about it.
 NOT_VISIBLE_WHY = (
     "IonQ lists a project's jobs only to that project's own keys, and no key budgetbot reads"
-    " (IONQ_API_KEY, IONQ_PROJECT_KEYS) belongs to it; jobs without a project are all seen only"
-    " when every project's queue is"
+    " (IONQ_API_KEY, IONQ_PROJECT_KEYS) belongs to it"
 )
+NOT_VISIBLE_NO_PROJECT = "jobs without a project are all seen only when every project's queue is"
 NOT_VISIBLE_USERS = (
     "a user may queue in any project, and not every project's queue is visible: add the missing"
     " projects' keys to IONQ_PROJECT_KEYS"
@@ -185,7 +185,10 @@ def _notes(report: QueueReport) -> list[str]:
     notes = []
     hidden = [g for g in report.groups if not g.visible]
     if hidden and report.grouping == "project":
-        notes.append(f"{NOT_VISIBLE}: {NOT_VISIBLE_WHY}; it is never counted as $0.")
+        why = NOT_VISIBLE_WHY
+        if any(g.key is None for g in hidden):
+            why += f"; {NOT_VISIBLE_NO_PROJECT}"
+        notes.append(f"{NOT_VISIBLE}: {why}; it is never counted as $0.")
     elif hidden or not report.all_visible:
         notes.append(f"{NOT_VISIBLE}: {NOT_VISIBLE_USERS}; it is never counted as $0.")
     if any(g.credit_jobs for g in report.groups):

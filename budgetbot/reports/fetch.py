@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from budgetbot.ionq import GroupBy, IonQError, Modality, UsageQuery
 from budgetbot.queue.model import QueueReader, QueueSnapshot
@@ -54,17 +55,12 @@ def fetch_burns(
     policies with ``committed_at`` carry their queue (committed spend)."""
     planned = plan_cycle(rules.policies, (), now)
     data = {q: source.series(q) for q in planned.queries}
-    return (
-        burns_of(planned, data) if queue is None else burns_of(planned, data, queue)
-    )  # TODO-MERGE
+    return burns_of(planned, data, queue)
 
 
 def _committed(rules: PolicySet | None) -> list[Policy]:
     """The policies with ``committed_at``: only they need the queue."""
-    # TODO-MERGE: p.committed_at once i13-engine is merged.
-    return (
-        [p for p in rules.policies if getattr(p, "committed_at", None)] if rules is not None else []
-    )
+    return [p for p in rules.policies if p.committed_at] if rules is not None else []
 
 
 def read_queue(
@@ -89,16 +85,36 @@ def fetch_queue(
     grouping: QueueGrouping,
     now: dt.datetime,
 ) -> QueueReport:
-    """The queue report at ``now``: the queue read once, and the burns of the policies with
-    ``committed_at`` (usage is asked only for them, and only when there are some)."""
+    """The queue report at ``now``: the queue read once, the names of projects and users from
+    recent usage (a project no key covers is then listed, as not visible), and the burns of the
+    policies with ``committed_at``."""
+    usage = source()
+    names = {g: usage.series(_names_query(g, now)).group_names() for g in NAMED}
     snapshot = reader.snapshot(now)
+    snapshot = replace(
+        snapshot,
+        names={**names[GroupBy.USER], **names[GroupBy.PROJECT], **snapshot.names},
+        known=snapshot.known | names[GroupBy.PROJECT].keys(),
+    )
     committed = _committed(rules)
     burns: list[Burn] = []
     if committed:
         planned = plan_cycle(committed, (), now)
-        usage = source()
         burns = burns_of(planned, {q: usage.series(q) for q in planned.queries}, snapshot)
     return build_queue_report(snapshot, grouping, burns)
+
+
+#: The groupings whose names the queue report shows (jobs name a project and a submitter).
+NAMED = (GroupBy.PROJECT, GroupBy.USER)
+#: Days of usage the queue report learns project and user names from (daily buckets: each day's
+#: top 5 named, so more groups than in one monthly bucket).
+NAMES_DAYS = 31
+
+
+def _names_query(group_by: GroupBy, now: dt.datetime) -> UsageQuery:
+    end = now.date() + dt.timedelta(days=1)
+    start = end - dt.timedelta(days=NAMES_DAYS)
+    return UsageQuery(group_by=group_by, modality=Modality.DAILY, start=start, end=end)
 
 
 def fetch_digest(

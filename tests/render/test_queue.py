@@ -302,7 +302,7 @@ def test_committed_words_for_each_queue_state() -> None:
     )
     assert committed_words(burn(QueueStanding("not_visible", None, 0))) == "queue not visible"
     assert committed_words(burn(QueueStanding("no_estimate", None, 2))) == (
-        "committed unknown (2 queued: credits without a USD estimate)"
+        "committed unknown (2 queued jobs, some in credits without a USD estimate)"
     )
     bounded = burn(
         QueueStanding("counted", Decimal(100), 1), value=Figure(Decimal(1000), Decimal(1200))
@@ -311,7 +311,9 @@ def test_committed_words_for_each_queue_state() -> None:
         "between $1,100.00 and $1,300.00 committed (between 55% and 65%, 1 queued)"
     )
     hours = burn(QueueStanding("no_estimate", None, 1), measure="qpu_hours", budget=Decimal(2))
-    assert "no predicted QPU time" in str(committed_words(hours))
+    assert committed_words(hours) == (
+        "committed unknown (1 queued job, some without an estimate in QPU hours)"
+    )
 
 
 def test_budget_views_show_committed_only_for_burns_with_a_queue() -> None:

@@ -5,21 +5,29 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from slack_bolt import App
 
+from budgetbot.cli.runtime import serve_runtime, slack_deps
 from budgetbot.ionq import IonQUnavailable
 from budgetbot.queue.model import QueuedJob, QueueSnapshot
-from budgetbot.sim import SimServer
+from budgetbot.render.text import money
+from budgetbot.rules import load_policies
+from budgetbot.sim import SimOrg, SimServer
 from budgetbot.slack.answers import Reply, read_command
 from budgetbot.slack.app import build_app
 from budgetbot.slack.deps import Deps
 from budgetbot.slack.replies import IONQ_DOWN, QUEUE_NOT_READ, WORKING
+from tests.cli.test_queue import COMMITTED_POLICIES
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.test_commands import (  # noqa: F401 (_own_database: each test its own DB)
+    REPO,
+    SECRET,
     _deps,
     _own_database,
     _settings,
@@ -27,7 +35,9 @@ from tests.slack.test_commands import (  # noqa: F401 (_own_database: each test 
     text_of,
     wait_for_responses,
 )
-from tests.support import NOW
+from tests.slack.test_home import open_home, wait_for_view
+from tests.slack.test_home import text_of as home_text
+from tests.support import API_KEY, NOW
 
 
 class StubReader:
@@ -182,4 +192,51 @@ def test_queue_failures_are_one_sentence(sim: SimServer, fake: FakeSlack) -> Non
     command(app, "queue", fake.response_url("qx"))
     (answer,) = wait_for_responses(fake, "qx")
     assert answer["text"] == QUEUE_NOT_READ
+    deps.close()
+
+
+def test_queue_against_the_simulator_with_every_project_key(fake: FakeSlack) -> None:
+    """The real reader, from the serve runtime, over HTTP: every key's jobs, each once."""
+    org = SimOrg()
+    with SimServer(org, api_key=API_KEY, now=NOW) as sim:
+        org.submit("Materials Discovery", None, ["400.00", "120.00"], NOW - dt.timedelta(hours=1))
+        keys = sim.project_keys
+        settings = _settings(sim, fake, ionq_project_keys=",".join(keys.values()))
+        runtime = serve_runtime(settings, now=lambda: NOW)
+        deps = slack_deps(runtime, load_policies(REPO / "policies"), now=lambda: NOW)
+        app = build_app(settings, deps)
+        assert command(app, "queue", fake.response_url("qs")).status == 200
+        (answer,) = wait_for_responses(fake, "qs")
+        text = text_of(answer)
+        queued = org.queued(NOW)
+        assert f"{len(queued)} jobs queued or running" in text
+        materials = org.queued(NOW, "Materials Discovery")
+        estimate = sum((j.timeline.estimate for j in materials), Decimal(0))
+        assert f"*Materials Discovery*: {len(materials)} jobs" in text
+        assert f"{money(estimate)} estimated" in text
+        assert not any(key in json.dumps(answer) for key in (API_KEY, *keys.values()))
+        assert len(sim.route_requests("cost")) == len(queued)
+        # One reader for the process: a second command asks no key its project again, and no
+        # job its cost again.
+        whoami = len(sim.route_requests("whoami"))
+        command(app, "queue user", fake.response_url("qs2"))
+        wait_for_responses(fake, "qs2")
+        assert len(sim.route_requests("whoami")) == whoami
+        assert len(sim.route_requests("cost")) == len(queued)
+        deps.close()
+
+
+def test_the_home_tab_shows_committed_beside_spend_when_opened(
+    sim: SimServer, fake: FakeSlack, tmp_path: Path
+) -> None:
+    policies = tmp_path / "committed.yaml"
+    policies.write_text(COMMITTED_POLICIES)
+    settings = _settings(sim, fake, ionq_project_keys=",".join(sim.project_keys.values()))
+    runtime = serve_runtime(settings, now=lambda: NOW)
+    deps = slack_deps(runtime, load_policies(policies), now=lambda: NOW)
+    app = build_app(settings, deps)
+    assert open_home(app, "U0QUEUE", secret=SECRET).status == 200
+    shown = home_text(wait_for_view(fake, "U0QUEUE"))
+    [chem] = [line for line in shown.splitlines() if "Quantum Chem — November" in line]
+    assert re.search(r"; \$[\d,.]+ committed \(\d+%, \d+ queued\)$", chem), chem
     deps.close()

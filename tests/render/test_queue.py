@@ -20,9 +20,11 @@ from budgetbot.render.queue import JOBS_PER_GROUP, queue_blocks, queue_json, que
 from budgetbot.reports.queue import NO_PROJECT, build_queue_report
 from budgetbot.rules.findings import Burn, Figure, QueueStanding
 from tests.fakes.slack_api import iter_blocks_text
-from tests.render.test_limits import LAW, assert_message, digest, names
+from tests.render.test_limits import LAW, assert_message, digest, names, shown_plus_more
+from tests.render.test_limits import burns as limit_burns
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+STATES = ("counted", "not_visible", "no_estimate")
 NAMES = {
     "p-chem": "Quantum Chem",
     "p-mat": "Materials",
@@ -335,3 +337,18 @@ def test_budget_views_show_committed_only_for_burns_with_a_queue() -> None:
         assert "Materials — November: $1,700.00 of $2,000.00 (85%); queue not visible" in shown
         assert "Optics — November: $1,700.00 of $2,000.00 (85%)" in shown
         assert shown.count("committed") == 1
+
+
+@LAW
+@given(name=names, count=st.integers(0, 400), state=st.sampled_from(STATES))
+def test_budget_views_with_committed_fit_and_count_every_budget(
+    name: str, count: int, state: str
+) -> None:
+    standing = QueueStanding(state, Decimal(500) if state == "counted" else None, 3)  # type: ignore[arg-type]
+    items = [b.model_copy(update={"queue": standing}) for b in limit_burns(count, 7, name)]
+    assert_message(*budgets_blocks(items))
+    text, blocks = digest_blocks(digest(name, items))
+    assert_message(text, blocks, max_blocks=49)
+    assert shown_plus_more(blocks) == count
+    view = home_view(items, [], NOW)
+    assert shown_plus_more(view["blocks"]) == count

@@ -19,7 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from budgetbot.cli import main
-from budgetbot.ionq import IonQClient
+from budgetbot.cli.runtime import Runtime
+from budgetbot.ionq import IonQClient, IonQError
 from budgetbot.settings import Settings
 from budgetbot.sim import SimOrg, SimServer
 from budgetbot.store import Store
@@ -30,7 +31,9 @@ from tests.support import budgetbot_command, process_env, wait_for
 IONQ_KEY = "ionq-K3Y-0f-known-value-91c2"
 BOT_TOKEN = "xoxb-known-b0t-t0ken-55e1"
 SIGNING = "known-signing-s3cret-7d40"
-SECRETS = (IONQ_KEY, BOT_TOKEN, SIGNING)
+PROJECT_KEY = "ionq-pr0ject-K3Y-known-33aa"
+BAD_PROJECT_KEY = "ionq-bad-pr0ject-known-77bb"
+SECRETS = (IONQ_KEY, BOT_TOKEN, SIGNING, PROJECT_KEY, BAD_PROJECT_KEY)
 NOW = "2026-11-20T12:00:00+00:00"
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,11 +41,17 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     org = SimOrg()
-    with SimServer(org, api_key=IONQ_KEY, now=dt_now()) as sim, FakeSlack() as slack:
+    project_keys = {org.projects[1].id: PROJECT_KEY}
+    with (
+        SimServer(org, api_key=IONQ_KEY, now=dt_now(), project_keys=project_keys) as sim,
+        FakeSlack() as slack,
+    ):
         env = {
             "IONQ_BASE_URL": sim.base_url,
             "IONQ_ORG_ID": org.org_id,
             "IONQ_API_KEY": IONQ_KEY,
+            # One good project key and one IonQ refuses: both are secrets.
+            "IONQ_PROJECT_KEYS": f"{PROJECT_KEY}, {BAD_PROJECT_KEY}",
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_SIGNING_SECRET": SIGNING,
             "SLACK_API_URL": slack.base_url,
@@ -99,6 +108,17 @@ def test_no_secret_anywhere(world, tmp_path, caplog):
     # reprs and errors of the objects that hold secrets
     settings = Settings()
     outputs += [repr(settings), str(settings), repr(IonQClient("http://x", "o", IONQ_KEY))]
+    outputs += [repr(settings.project_keys), str(settings.project_keys)]
+
+    # the queue, read with every key: a refused project key is logged; then IonQ fails
+    with Runtime(settings) as runtime:
+        reader = runtime.queue_reader()
+        outputs += [repr(reader), repr(reader.clients), repr(reader.snapshot(dt_now()))]
+        sim.malformed(times=1, route="jobs")  # not retried: no real waiting
+        with pytest.raises(IonQError) as failed:
+            reader.snapshot(dt_now())
+        outputs += [str(failed.value), repr(failed.value)]
+    assert "IONQ_PROJECT_KEYS key 2" in caplog.text
 
     # the web process, with real signed requests, in a subprocess
     outputs.append(serve_and_ask(world, tmp_path))
@@ -108,7 +128,7 @@ def test_no_secret_anywhere(world, tmp_path, caplog):
     store.close()
     assert rows, "the scenarios should have produced notifications"
     sent_to_slack = [json.dumps(body) for _, body, _ in slack.calls]
-    to_ionq = [json.dumps(r.query) + r.path for r in sim.requests]
+    to_ionq = [json.dumps(r.query) + r.path + r.body for r in sim.requests]
     everything = {
         "printed": "\n".join(outputs),
         "logged": caplog.text,

@@ -45,8 +45,8 @@ class CycleResult:
     queue_error: str | None = None
     #: IonQ requests the queue cost this cycle, by kind (``whoami``, ``jobs``, ``cost``).
     queue_requests: dict[str, int] = field(default_factory=dict)
-    #: Budgets of policies with ``committed_at`` whose queue is not counted this cycle (not
-    #: visible, or without an estimate): no committed finding can be made for them.
+    #: Dry runs: budgets of policies with ``committed_at`` whose queue is not counted this
+    #: cycle (not visible, or without an estimate): no committed finding can be made for them.
     uncounted: list[Burn] = field(default_factory=list)
     fetch_seconds: float = 0.0
     evaluate_seconds: float = 0.0

@@ -90,7 +90,7 @@ def evaluate(cycle: Cycle) -> bool:
     if cycle.result.error is None:
         planned = _planned(cycle)
         cycle.result.findings = evaluate_plan(planned, cycle.data, cycle.queue)
-        if cycle.queue is not None:
+        if cycle.queue is not None and cycle.dry_run:  # for the terminal: which and why
             committed = planned.only(
                 p.policy.name for p in planned.policies if p.policy.committed_at
             )

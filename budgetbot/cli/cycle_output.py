@@ -52,7 +52,12 @@ def print_cycle(result: CycleResult, now: dt.datetime, *, dry_run: bool) -> None
         click.echo(f"  left to the live process delivering it: {waiting}", err=True)
     click.echo(
         f"check at {now:%Y-%m-%dT%H:%MZ}: {result.queries} IonQ queries,"
-        f" {len(result.findings)} findings, {len(result.to_notify)} to notify"
+        + (
+            f" {sum(result.queue_requests.values())} IonQ queue requests,"
+            if result.queue_requests
+            else ""
+        )
+        + f" {len(result.findings)} findings, {len(result.to_notify)} to notify"
         + ("" if dry_run else f", {len(result.sent)} sent, {len(result.failed)} failed")
         + (f", {len(result.waiting)} being sent by another process" if result.waiting else ""),
         err=True,

@@ -50,6 +50,8 @@ def demo(now: dt.datetime | None, seed: int, policies_path: Path | None) -> None
         Runtime(
             Settings(),
             ionq_endpoint=(server.base_url, org.org_id, server.api_key),
+            # The simulated projects' keys: every queue is visible, as with all keys configured.
+            ionq_project_keys=list(server.project_keys.values()),
             store=Store.memory(),
         ) as runtime,
         friendly_errors(),
@@ -61,7 +63,7 @@ def demo(now: dt.datetime | None, seed: int, policies_path: Path | None) -> None
         notifiers = runtime.notifiers()
         store = runtime.store()
         click.echo("Alerts due (one check cycle):\n")
-        result = run_check(rules, source, store, notifiers, at)
+        result = run_check(rules, source, store, notifiers, at, queue_reader=runtime.queue_reader())
         print_cycle(result, at, dry_run=False)
         for d in rules.digests:
             scheduled = last_time(d.schedule, d.timezone, at)

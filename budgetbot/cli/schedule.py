@@ -69,6 +69,7 @@ def schedule(
         store = runtime.store()
         notifiers = runtime.notifiers()
         home = runtime.home_hook()
+        queue_reader = runtime.queue_reader()  # asks IonQ only when a policy has committed_at
 
         def check_job(when: dt.datetime) -> None:
             now = clock()
@@ -80,6 +81,7 @@ def schedule(
                 now,
                 notice_channel=notice_channel(settings, rules),
                 home=home,
+                queue_reader=queue_reader,
             )
 
         def digest_job(d: Digest) -> Callable[[dt.datetime], None]:

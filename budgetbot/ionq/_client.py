@@ -7,6 +7,7 @@ inside the retried call, so an answer that breaks IonQ's invariants is retried l
 
 from __future__ import annotations
 
+import copy
 import hmac
 import logging
 import random
@@ -128,21 +129,19 @@ class IonQClient:
         return hmac.compare_digest(value.encode(), self._api_key.get_secret_value().encode())
 
     def with_key(self, api_key: SecretStr | str, *, key_label: str) -> IonQClient:
-        """A client for another key (a project key) sharing this one's connections and limits;
-        closing it leaves the connections to this client."""
-        return IonQClient(
-            self.base_url,
-            self.org_id,
-            api_key,
-            http=self._http,
-            deadline=self.deadline,
-            request_deadline=self.request_deadline,
-            max_attempts=self.max_attempts,
-            sleep=self._sleep,
-            clock=self._clock,
-            rng=self._rng,
-            key_label=key_label,
-        )
+        """This client for another key (a project key): the same connections, limits, sleep and
+        clock, its own request counts; closing it leaves the connections to this client.
+
+        A copy rather than a new construction, so the process's connections stay built in one
+        place (``cli/runtime.py``) and no setting of this client is forgotten.
+        """
+        other = copy.copy(self)
+        other._api_key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
+        other.key_label = key_label
+        other._owns_http = False
+        other.request_count = 0
+        other.requests = Counter()
+        return other
 
     def close(self) -> None:
         """Close the underlying HTTP client if this object created it."""

@@ -116,15 +116,19 @@ def _burns(
     ]
     out = []
     for target in targets:
+        single = target.keys[0] if target.keys and len(target.keys) == 1 else None
+        unlisted = evidence_only and single is not None and single not in evidence
+        if unlisted and (queue is None or not queue.has_jobs(policy.scope, single or "")):
+            continue
         standing = None
         if queue is not None:
             standing = queue.standing(policy.scope, policy.match, target, measure)
-        single = target.keys[0] if target.keys and len(target.keys) == 1 else None
-        unlisted = evidence_only and single is not None and single not in evidence
-        if unlisted and not _queued(standing):
-            continue
+            if unlisted and not _queued(standing):
+                continue
         spend = figure_of(period_series, target, measure, period_q.start, period_q.end)
         value = Figure(ZERO, ZERO) if spend is None else _fig(spend)
+        if unlisted and (spend is None or not _commits(value, standing, policy)):
+            continue  # here for its queue only, which takes it to no committed level
         percent = pace = forecast = daily_rate = None
         rate_days = reaches = None
         if spend is not None:
@@ -176,6 +180,14 @@ def _burns(
 def _queued(standing: QueueStanding | None) -> bool:
     """Whether a queue adds a known, non-zero amount (then committed may certainly cross)."""
     return standing is not None and bool(standing.amount)
+
+
+def _commits(value: Figure, standing: QueueStanding | None, policy: Policy) -> bool:
+    """Whether spend ``value`` plus the queue may reach the policy's lowest committed level."""
+    if standing is None or standing.amount is None or not policy.committed_at:
+        return False
+    most = value.high + standing.amount
+    return percent_of(Figure(most, most), policy.budget.amount).high >= policy.committed_at[0]
 
 
 def _index(planned: Plan, queue: QueueSnapshot | None) -> QueueIndex | None:

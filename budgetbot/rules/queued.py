@@ -79,12 +79,17 @@ class QueueIndex:
         self, scope: str, match: Sequence[str] | None, target: Target, measure: Measure
     ) -> QueueStanding:
         """The queue of ``target`` of a rule of ``scope`` and ``match``, in ``measure``."""
-        groups, seen_whole = self._groups(scope, match, target)
-        key = (scope, groups, seen_whole, measure.key)
+        # Many rules share a target: its standing is derived once.
+        key = (scope, None if match is None else tuple(match), target, measure.key)
         found = self._standings.get(key)
         if found is None:
+            groups, seen_whole = self._groups(scope, match, target)
             found = self._standings[key] = self._stand(scope, groups, seen_whole, measure)
         return found
+
+    def has_jobs(self, scope: str, key: str) -> bool:
+        """Whether the project (or submitter) ``key`` has jobs queued now."""
+        return key in (self.by_user if scope == "user" else self.by_project)
 
     def _groups(
         self, scope: str, match: Sequence[str] | None, target: Target

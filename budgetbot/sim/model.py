@@ -121,6 +121,8 @@ _PROJECTS: Final[tuple[_ProjectSpec, ...]] = (
                  ("Hello qubit", "GHZ-5 try", "Random circuit")),
 )
 # fmt: on
+#: The make-up of ``extra_projects``: no generated jobs, only those ``submit`` queues.
+_LOAD_SPEC: Final = _ProjectSpec("", 0, 50, 5000, 0.0, 0.0, False, ("Load test circuit",))
 
 # (name, {project name: how much of their work goes there})
 _USERS: Final[tuple[tuple[str, Mapping[str, float]], ...]] = (
@@ -227,7 +229,9 @@ class SimOrg:
     """A seeded organization; ``SimOrg()`` is the one the demo, the tests and the benchmarks use.
 
     ``cache_days`` bounds how many generated days are kept in memory (generation is cheap and
-    deterministic, so an evicted day is simply generated again).
+    deterministic, so an evicted day is simply generated again). ``extra_projects`` adds that many
+    projects ("Load Project 01", …) with no jobs of their own, for load tests that ``submit`` jobs
+    into many projects; the generated history is the same with or without them.
     """
 
     def __init__(
@@ -238,6 +242,7 @@ class SimOrg:
         name: str = DEFAULT_ORG_NAME,
         cache_days: int = _DEFAULT_CACHE_DAYS,
         rename: dict[str, str] | None = None,
+        extra_projects: int = 0,
     ) -> None:
         self.seed = seed
         self.org_id = org_id
@@ -245,6 +250,12 @@ class SimOrg:
         ids = random.Random(f"{seed}:ids")
         project_ids = {spec.name: _uuid(ids) for spec in _PROJECTS}
         user_ids = {user_name: _uuid(ids) for user_name, _ in _USERS}
+        extra_ids = random.Random(f"{seed}:extra-projects")
+        # an extra project's one member: the users in turn
+        extras = [
+            (f"Load Project {n:02d}", _uuid(extra_ids), _USERS[(n - 1) % len(_USERS)][0])
+            for n in range(1, extra_projects + 1)
+        ]
         self.projects: tuple[Project, ...] = tuple(
             Project(
                 id=project_ids[spec.name],
@@ -257,18 +268,31 @@ class SimOrg:
             )
             for spec in _PROJECTS
         )
+        self._generating = self.projects  # the projects whose jobs are generated
+        self.projects += tuple(
+            Project(
+                id=project_id,
+                name=project_name,
+                quiet=False,
+                typical_daily_usd=_ZERO.quantize(_CENTS),
+                user_ids=(user_ids[member],),
+            )
+            for project_name, project_id, member in extras
+        )
         self.users: tuple[User, ...] = tuple(
             User(
                 id=user_ids[user_name],
                 name=user_name,
                 email=_email(user_name),
-                project_ids=tuple(project_ids[p] for p in share),
+                project_ids=tuple(project_ids[p] for p in share)
+                + tuple(project_id for _, project_id, member in extras if member == user_name),
             )
             for user_name, share in _USERS
         )
-        self._specs = dict(zip((p.id for p in self.projects), _PROJECTS, strict=True))
+        self._specs = dict(zip((p.id for p in self._generating), _PROJECTS, strict=True))
+        self._specs.update((project_id, _LOAD_SPEC) for _, project_id, _ in extras)
         self._members: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {}
-        for project in self.projects:
+        for project in self._generating:
             shares = [
                 (user_ids[user_name], share[project.name])
                 for user_name, share in _USERS
@@ -683,13 +707,15 @@ class SimOrg:
         spike_factor = 1.0
         if rng.random() < _SPIKE_PROBABILITY:
             candidates = [
-                p.id for p in self.projects if self._specs[p.id].daily_usd <= _SPIKE_MAX_DAILY_USD
+                p.id
+                for p in self._generating
+                if self._specs[p.id].daily_usd <= _SPIKE_MAX_DAILY_USD
             ]
             spike_id = rng.choice(candidates)
             spike_factor = rng.uniform(_SPIKE_MIN, _SPIKE_MAX)
         day_start = datetime.combine(day, time(), tzinfo=UTC)
         drawn: list[tuple[str, str, str, str, datetime, Decimal, Decimal]] = []
-        for project in self.projects:
+        for project in self._generating:
             spec = self._specs[project.id]
             noise = rng.lognormvariate(0.0, _DAILY_NOISE_SIGMA)
             active = rng.random() < (spec.active_weekend if weekend else spec.active_weekday)

@@ -11,6 +11,7 @@ Nothing here reads a clock: every function takes the moment it is asked about.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -72,27 +73,28 @@ def draw_timeline(
 
     ``load`` is the day's spend against a typical weekday's (``REFERENCE_DAILY_USD``).
     """
-    # seconds as floats, rounded to whole milliseconds as IonQ writes its timestamps
+    # Seconds as floats, rounded to whole milliseconds as IonQ writes its timestamps; plain
+    # random() draws because a year of history draws ~20,000 timelines.
+    draw = rng.random
     median = _QUIET_WAIT_MINUTES * 60.0 * (max(load, 0.05) / 0.4) ** _WAIT_EXPONENT
-    wait = min(median * rng.lognormvariate(0.0, _WAIT_SIGMA), _MAX_WAIT_S)
-    held = float(rng.randint(*_SUBMITTED_SECONDS))
+    wait = min(median * math.exp(rng.gauss(0.0, _WAIT_SIGMA)), _MAX_WAIT_S)
+    low, high = _SUBMITTED_SECONDS
+    held = low + (high - low) * draw()
     qpu_seconds = float(time_us) / 1e6
-    run = (_RUN_BASE_SECONDS + qpu_seconds * _RUN_SECONDS_PER_QPU_SECOND) * rng.uniform(0.9, 1.1)
+    run = (_RUN_BASE_SECONDS + qpu_seconds * _RUN_SECONDS_PER_QPU_SECOND) * (0.9 + 0.2 * draw())
     run = max(min(run, _MAX_RUN_S), 1.0)
     ready = round(min(held, wait), 3)
     started = round(max(wait, held + 0.001), 3)
     completed = round(started + run, 3)
-    predicted_wait = wait * rng.uniform(0.7, 1.3)
-    predicted_run = run * rng.uniform(0.9, 1.1)
-    cents = round(float(amount) * 100 * rng.uniform(0.85, 1.15))
+    cents = round(float(amount) * (85 + 30 * draw()))  # ±15%
     base = submitted_at.replace(microsecond=submitted_at.microsecond // 1000 * 1000)
     return Timeline(
         ready_at=base + timedelta(seconds=ready),
         started_at=base + timedelta(seconds=started),
         completed_at=base + timedelta(seconds=completed),
-        predicted_wait_ms=round(predicted_wait * 1000),
-        predicted_run_ms=round(predicted_run * 1000),
-        predicted_us=max(1, round(float(time_us) * rng.uniform(0.9, 1.1))),
+        predicted_wait_ms=round(wait * (700 + 600 * draw())),  # ±30%
+        predicted_run_ms=round(run * (900 + 200 * draw())),  # ±10%
+        predicted_us=max(1, round(float(time_us) * (0.9 + 0.2 * draw()))),
         estimate=Decimal(max(cents, 1)).scaleb(-2),
     )
 
@@ -105,7 +107,7 @@ def status_at(
         return None
     if cancelled_at is not None and at >= cancelled_at:
         return "canceled"
-    if at >= timeline.completed_at:
+    if at > timeline.completed_at:  # billed once it completed *before* ``at``, as usage counts
         return "completed"
     if at >= timeline.started_at:
         return "started"

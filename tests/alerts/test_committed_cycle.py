@@ -4,6 +4,7 @@ a fixed reader (the real one is ``budgetbot.queue.reader``), posts to the fake S
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -99,7 +100,10 @@ def env(sim: SimServer, org: SimOrg, client: IonQClient, tmp_path: Any) -> Itera
     store.close()
 
 
-def test_fires_once_threads_and_resolves_only_on_a_queue_read(env, sim, org, client) -> None:
+def test_fires_once_threads_and_resolves_only_on_a_queue_read(
+    env, sim, org, client, caplog
+) -> None:
+    caplog.set_level(logging.INFO, logger="budgetbot.cycle")
     rules, budget, store, slack, notifier = env
     reader = FixedReader(queue_of(org, *queued(org, budget * D("0.2"), 4)))
 
@@ -111,6 +115,8 @@ def test_fires_once_threads_and_resolves_only_on_a_queue_read(env, sim, org, cli
     first = cycle(0)
     assert first.error is None and first.queue_error is None
     assert first.queue_requests == {"whoami": 1, "jobs": 3, "cost": 4}
+    [logged] = [r.fields for r in caplog.records if getattr(r, "fields", {}).get("event")]
+    assert logged["queue_requests"] == first.queue_requests and logged["queue_jobs"] == 4
     assert [(d.finding.kind, d.finding.level_text) for d in first.to_notify] == [
         ("spend", "50"),
         ("committed", "100"),
@@ -131,6 +137,7 @@ def test_fires_once_threads_and_resolves_only_on_a_queue_read(env, sim, org, cli
     reader.fail = IonQError("IonQ is not answering (503 for GET /jobs)", status=503)
     failed = cycle(30)
     assert failed.error is None and failed.queue_error is not None and "503" in failed.queue_error
+    assert "IonQ queue unavailable, committed spend not checked" in caplog.text
     assert any(f.kind == "spend" for f in failed.findings)
     assert not any(f.kind == "committed" for f in failed.findings)
     assert len(slack.posts()) == 2
@@ -204,7 +211,9 @@ def test_check_dry_run_lists_committed_findings_and_unseen_queues(env, sim, org,
         rules, UsageSource(client), store, [notifier], NOW, dry_run=True, queue_reader=reader
     )
     print_cycle(result, NOW, dry_run=True)
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "6 IonQ queue requests" in captured.err  # whoami, 3 statuses, 2 estimates
     assert "ALERT chem: Quantum Chem has committed 18" in out
     assert "Queued now: $" in out and "largest: vqe <!channel> 0" in out
     assert "committed spend not checked: lattice for Lattice QCD: queue not visible" in out

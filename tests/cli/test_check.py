@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from budgetbot.cli import main
 from budgetbot.store import Store
 
+NOW_QUEUE = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
+
 POLICY = """
 policies:
   - name: org-month
@@ -233,3 +235,26 @@ def test_backtest_scores_the_forecast_at_25_50_75_percent(ionq_env, rules):
     assert all(Decimal(0) <= e < Decimal(25) for e in errors)  # org totals are exact
     quarter = next(line for line in table if line.strip().startswith("org-quarter "))
     assert quarter.split()[1] == "1"
+
+
+def test_check_dry_run_reads_the_queue_for_committed_at(ionq_env, org, tmp_path, monkeypatch):
+    """The command wires the queue reader: committed findings listed, an unseen queue said."""
+    portfolio, lattice = org.project("Portfolio Opt"), org.project("Lattice QCD")
+    assert org.queued(NOW_QUEUE, portfolio.name), "the simulator queues Portfolio Opt jobs then"
+    monkeypatch.setenv("IONQ_PROJECT_KEYS", ionq_env.project_keys[portfolio.id])
+    folder = tmp_path / "committed"
+    folder.mkdir()
+    (folder / "q.yaml").write_text(
+        "policies:\n"
+        + "".join(
+            f"  - name: {name}\n    scope: project\n    match: [{project.name!r}]\n"
+            "    budget: {usd: 1}\n    alert_at: [100]\n    committed_at: [100]\n"
+            for name, project in (("portfolio", portfolio), ("lattice", lattice))
+        )
+    )
+    ionq_env.now = NOW_QUEUE
+    out = check(NOW_QUEUE, folder, "--dry-run")
+    assert "ALERT portfolio: Portfolio Opt has committed" in out
+    assert "Queued now: $" in out and " queued job" in out
+    assert "committed spend not checked: lattice for Lattice QCD: queue not visible" in out
+    assert "IonQ queue requests" in out  # the summary line (stderr, mixed in by CliRunner)

@@ -177,6 +177,41 @@ def test_paging_returns_every_job_once_newest_first(server: SimServer, chem: htt
     ]
 
 
+@pytest.mark.parametrize(
+    "now",
+    [NOW, datetime(2026, 11, 17, 0, 30, tzinfo=UTC), datetime(2026, 11, 17, 21, tzinfo=UTC)],
+    ids=lambda m: m.isoformat(),
+)
+def test_the_listing_and_usage_agree(now: datetime) -> None:
+    """What the jobs endpoints say completed today costs exactly what usage bills for today."""
+    org = SimOrg()
+    chem = org.project("Quantum Chem")
+    with SimServer(org, api_key=ORG_KEY, now=now) as srv, client(srv, ORG_KEY) as http:
+        completed, _ = every_page(http, status="completed", limit=MAX_PAGE_SIZE)
+        today = [j for j in completed if j["completed_at"].startswith(now.date().isoformat())]
+        costs = [parsed(http.get(f"/jobs/{j['id']}/cost"))["cost"]["value"] for j in today]
+        queued = [
+            j["id"]
+            for s in ("submitted", "ready", "started")
+            for j in every_page(http, status=s)[0]
+        ]
+        usage = parsed(
+            http.get(
+                f"/organizations/{org.org_id}/usage",
+                params={
+                    "start_date": now.date().isoformat(),
+                    "end_date": (now.date() + timedelta(days=1)).isoformat(),
+                    "group_by": "project",
+                    "modality": "daily",
+                },
+            )
+        )
+    (bucket,) = usage["usage_data"]
+    listed = {g["group_id"]: g["amount"] for g in bucket["group_usages"]}
+    assert sum(costs, Decimal(0)) == listed.get(chem.id, Decimal(0))
+    assert sorted(queued) == sorted(j.id for j in org.queued(now, chem.id))
+
+
 @pytest.mark.parametrize("status", ["submitted", "ready", "started"])
 def test_a_status_lists_the_queued_jobs_in_it(server: SimServer, status: str) -> None:
     org = server.org

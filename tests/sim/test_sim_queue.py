@@ -74,7 +74,8 @@ def test_every_job_is_submitted_then_ready_then_started_then_completed(sim_org: 
         assert t.estimate.as_tuple().exponent == -2
         assert sim_org.status(job, job.submitted_at) == "submitted"
         assert sim_org.status(job, t.started_at) == "started"
-        assert sim_org.status(job, t.completed_at) == "completed"
+        assert sim_org.status(job, t.completed_at) == "started"  # billed strictly after
+        assert sim_org.status(job, t.completed_at + timedelta(microseconds=1)) == "completed"
         assert sim_org.status(job, job.submitted_at - timedelta(microseconds=1)) is None
 
 
@@ -132,7 +133,7 @@ def test_a_job_submitted_late_is_billed_on_the_day_it_completes(sim_org: SimOrg)
 @pytest.mark.parametrize("now", MOMENTS, ids=lambda m: m.isoformat())
 def test_queued_jobs_are_those_submitted_and_not_completed(sim_org: SimOrg, now: datetime) -> None:
     candidates = sim_org.jobs(now.date() - timedelta(days=5), now.date() + ONE_DAY)
-    expected = [j for j in candidates if j.submitted_at <= now < j.completed_at]
+    expected = [j for j in candidates if j.submitted_at <= now <= j.completed_at]
     queued = sim_org.queued(now)
     assert queued == expected
     assert all(sim_org.status(j, now) in QUEUED for j in queued)
@@ -149,7 +150,11 @@ def test_a_busy_afternoon_has_jobs_in_every_queued_status(sim_org: SimOrg) -> No
     while moment < datetime(2026, 11, 17, 20, tzinfo=UTC):
         seen |= {sim_org.status(j, moment) for j in sim_org.queued(moment)}
         moment += timedelta(minutes=7)
-    assert seen == set(QUEUED)
+    assert {"ready", "started"} <= seen
+    # "submitted" lasts seconds: a job is in it at the moment it is submitted
+    job = sim_org.day_jobs(date(2026, 11, 17))[30]
+    assert job in sim_org.queued(job.submitted_at)
+    assert sim_org.status(job, job.submitted_at + timedelta(seconds=1)) == "submitted"
 
 
 # --- cancel, clone, submit ------------------------------------------------------------------------
@@ -273,3 +278,22 @@ def test_changes_are_thread_safe() -> None:
         thread.join()
     assert len({j.id for j in jobs}) == 80
     assert sum(org.status(j, NOW) == "canceled" for j in jobs) == 40
+
+
+def test_extra_projects_hold_only_the_jobs_submitted_into_them() -> None:
+    plain, org = SimOrg(), SimOrg(extra_projects=38)
+    assert len(org.projects) == 50 and org.projects[:12] == plain.projects
+    extra = org.projects[12:]
+    assert len({p.id for p in extra}) == 38 and extra[0].name == "Load Project 01"
+    for project in extra:
+        (member,) = project.user_ids
+        assert project.id in org.user(member).project_ids
+    month = (date(2026, 11, 1), date(2026, 12, 1))
+    assert org.usage_body("project", "daily", *month) == plain.usage_body(
+        "project", "daily", *month
+    )
+    assert all(j.project_id not in {p.id for p in extra} for j in org.queued(NOW))
+    for project in extra:
+        org.submit(project.name, None, ["25.00"] * 40, NOW)
+    queued = org.queued(NOW + timedelta(seconds=1))
+    assert sum(j.project_id in {p.id for p in extra} for j in queued) == 38 * 40

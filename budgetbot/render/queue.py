@@ -16,6 +16,7 @@ from typing import Any
 from budgetbot.queue.model import QueuedJob
 from budgetbot.reports.queue import QueueGroup, QueueReport
 from budgetbot.rules.findings import Burn, Figure
+from budgetbot.usage.measures import Measure
 
 from .budgets import committed_words
 from .messages import amount, figure_text, period_words
@@ -93,7 +94,7 @@ def _estimate_words(group: QueueGroup) -> str:
     )
 
 
-def group_summary(group: QueueGroup, grouping: str) -> str:
+def group_summary(group: QueueGroup) -> str:
     """``3 jobs (2 submitted, 1 running), $400.00 estimated`` (raw text, without the name)."""
     statuses = ", ".join(f"{n:,} {_status(s)}" for s, n in group.by_status.items())
     jobs = f"{_jobs(len(group.jobs))} ({statuses})" if group.jobs else ""
@@ -128,9 +129,10 @@ def budget_line(burn: Burn, *, with_group: bool = False) -> str:
     queued)`` (raw text); ``with_group`` names the group too."""
     period = period_words(burn.period_start, burn.period_end)
     who = f" ({burn.group_name})" if with_group else ""
+    verb = "spent" if burn.measure == Measure.USD.key else "used"
     spent = figure_text(burn.value, burn.measure) if burn.measurable else "no USD figure"
     budget = "" if burn.budget is None else f" of {amount(burn.budget, burn.measure)}"
-    return f"{burn.rule}{who}, {period}: {spent} spent{budget} · {committed_words(burn)}"
+    return f"{burn.rule}{who}, {period}: {spent} {verb}{budget} · {committed_words(burn)}"
 
 
 def _headline(report: QueueReport) -> str:
@@ -166,7 +168,7 @@ def queue_text(report: QueueReport, *, top: int | None = JOBS_PER_GROUP) -> str:
     if not report.groups:
         lines.append(_nothing(report))
     for g in report.groups:
-        lines.append(safe_terminal(f"{g.name}: {group_summary(g, report.grouping)}"))
+        lines.append(safe_terminal(f"{g.name}: {group_summary(g)}"))
         lines += [f"    budget {safe_terminal(budget_line(b))}" for b in g.budgets]
         jobs = g.jobs if top is None else g.jobs[:top]
         lines += [f"    {safe_terminal(job_line(j, report))}" for j in jobs]
@@ -298,7 +300,7 @@ def _listed(head: str, lines: Sequence[str], total: int, limit: int, unit: str) 
 
 
 def _group_block(group: QueueGroup, report: QueueReport, users: bool) -> Block:
-    head = f"*{escape_cut(group.name, MAX_NAME)}*: {escape(group_summary(group, report.grouping))}"
+    head = f"*{escape_cut(group.name, MAX_NAME)}*: {escape(group_summary(group))}"
     budgets = [f"`budget` {escape_cut(budget_line(b), 600)}" for b in group.budgets[:3]]
     if len(group.budgets) > 3:
         budgets.append(more_line(len(group.budgets) - 3, "budgets"))

@@ -16,7 +16,13 @@ from budgetbot.queue.model import QueuedJob, QueueSnapshot
 from budgetbot.render.budgets import budgets_blocks, budgets_text, burn_line, committed_words
 from budgetbot.render.digest import digest_blocks, digest_text
 from budgetbot.render.home import home_view
-from budgetbot.render.queue import JOBS_PER_GROUP, queue_blocks, queue_json, queue_text
+from budgetbot.render.queue import (
+    JOBS_PER_GROUP,
+    budget_line,
+    queue_blocks,
+    queue_json,
+    queue_text,
+)
 from budgetbot.reports.queue import NO_PROJECT, build_queue_report
 from budgetbot.rules.findings import Burn, Figure, QueueStanding
 from tests.fakes.slack_api import iter_blocks_text
@@ -352,3 +358,16 @@ def test_budget_views_with_committed_fit_and_count_every_budget(
     assert shown_plus_more(blocks) == count
     view = home_view(items, [], NOW)
     assert shown_plus_more(view["blocks"]) == count
+
+
+def test_a_jobs_budget_is_used_not_spent() -> None:
+    jobs = burn(
+        QueueStanding("counted", Decimal(3), 3),
+        measure="jobs",
+        budget=Decimal(100),
+        value=Figure(Decimal(40), Decimal(40)),
+        percent=Figure(Decimal(40), Decimal(40)),
+    )
+    assert budget_line(jobs) == (
+        "chem-monthly, November: 40 jobs used of 100 jobs · 43 jobs committed (43%, 3 queued)"
+    )

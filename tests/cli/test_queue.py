@@ -195,3 +195,15 @@ digests:
   - name: weekly
     schedule: "0 9 * * MON"
 """
+
+
+def test_failures_are_one_line_without_a_traceback(
+    queue_env: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IONQ_API_KEY", "not-the-key")
+    result = CliRunner().invoke(main, ["queue", "--now", NOW])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "IONQ_API_KEY" in result.output and "not-the-key" not in result.output
+    monkeypatch.delenv("IONQ_API_KEY")
+    result = CliRunner().invoke(main, ["queue", "--now", NOW])
+    assert result.exit_code == 1 and "IONQ_API_KEY" in result.output

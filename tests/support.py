@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
-#: A busy evening in the simulated organization: 17 jobs queued, 6 of them in its first project
-#: (the organization key's), 3 in each of the next two.
+#: A busy evening in the simulated organization: about 20 jobs queued, 6 of them in its first
+#: project (the organization key's), a few in each of the next two.
 QUEUE_NOW = dt.datetime(2026, 11, 20, 19, 0, tzinfo=dt.UTC)
 API_KEY = "sim-test-key-5f1b2c"
 

@@ -115,7 +115,9 @@ class IonQQueueReader:
                 # calls is listed twice (kept once), never missed.
                 found = [job for status in QUEUED_STATUSES for job in self._jobs(client, status)]
             except IonQAuthError as exc:
-                log.warning("%s; the queue of that key's project is not read", exc)
+                known = self._whoami.get(index)
+                named = f" (IonQ names it {known.key_name!r})" if known and known.key_name else ""
+                log.warning("%s%s; the queue of that key's project is not read", exc, named)
                 listing.refused.append(exc)
                 continue
             if who.project_id is not None:

@@ -23,7 +23,7 @@ import binascii
 import json
 import random
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -91,7 +91,7 @@ def key_id(seed: int, project_id: str | None) -> str:
 
 
 def list_jobs(
-    org: SimOrg, project_id: str, query: Mapping[str, str], at: datetime
+    org: SimOrg, project_id: str | None, query: Mapping[str, str], at: datetime
 ) -> dict[str, Any]:
     """``GET /jobs``: one page of the project's jobs, newest first."""
     for name in query:
@@ -118,7 +118,7 @@ def list_jobs(
 
 def _newest_first(
     org: SimOrg,
-    project_id: str,
+    project_id: str | None,
     at: datetime,
     status: str | None,
     after: tuple[datetime, str] | None,
@@ -136,8 +136,9 @@ def _newest_first(
         day -= timedelta(days=1)
 
 
-def _filters(query: Mapping[str, str]) -> list[Any]:
-    checks: list[Any] = []
+def _filters(query: Mapping[str, str]) -> list[Callable[[Job], bool]]:
+    """The listing's other filters (``ids``, ``parent_job_id``, ``submitter_id``, ``target``)."""
+    checks: list[Callable[[Job], bool]] = []
     if query.get("ids"):
         ids = set(query["ids"].split(","))
         checks.append(lambda job: job.id in ids)
@@ -193,7 +194,7 @@ def _read_cursor(text: str) -> tuple[datetime, str]:
 # --- one job -------------------------------------------------------------------------------------
 
 
-def own_job(org: SimOrg, project_id: str, job_id: str, at: datetime) -> Job:
+def own_job(org: SimOrg, project_id: str | None, job_id: str, at: datetime) -> Job:
     """The job if the caller's project holds it; otherwise 404, as for an unknown id."""
     job = org.find(job_id, at, days=LISTED_DAYS)
     if job is None or job.project_id != project_id:
@@ -262,7 +263,7 @@ def cost_body(org: SimOrg, job: Job, at: datetime, unit: str) -> dict[str, Any]:
 # --- changes -------------------------------------------------------------------------------------
 
 
-def cancel_many(org: SimOrg, project_id: str, payload: str, at: datetime) -> dict[str, Any]:
+def cancel_many(org: SimOrg, project_id: str | None, payload: str, at: datetime) -> dict[str, Any]:
     """``PUT /jobs/status/cancel``: the ids that are now cancelled (others are left out)."""
     body = _payload(payload, required=True)
     ids = body.get("ids")
@@ -277,7 +278,7 @@ def cancel_many(org: SimOrg, project_id: str, payload: str, at: datetime) -> dic
     return {"ids": org.cancel(mine, at), "status": "canceled"}
 
 
-def cancel_one(org: SimOrg, project_id: str, job_id: str, at: datetime) -> dict[str, Any]:
+def cancel_one(org: SimOrg, project_id: str | None, job_id: str, at: datetime) -> dict[str, Any]:
     """``PUT /jobs/{id}/status/cancel``; 400 when the job started or ended otherwise."""
     job = own_job(org, project_id, job_id, at)
     if not org.cancel([job.id], at):
@@ -286,7 +287,9 @@ def cancel_one(org: SimOrg, project_id: str, job_id: str, at: datetime) -> dict[
     return {"id": job.id, "status": "canceled"}
 
 
-def clone(org: SimOrg, project_id: str, job_id: str, payload: str, at: datetime) -> dict[str, Any]:
+def clone(
+    org: SimOrg, project_id: str | None, job_id: str, payload: str, at: datetime
+) -> dict[str, Any]:
     """``POST /jobs/{id}/clone``: a new job, queued now; answers IonQ's ``JobCreationResponse``."""
     job = own_job(org, project_id, job_id, at)
     body = _payload(payload, required=False)

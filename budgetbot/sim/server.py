@@ -93,12 +93,13 @@ class SimServer(FaultInjection):
     """A loopback HTTP server that answers like IonQ's API for ``org``.
 
     ``now`` is the simulated present: a fixed aware datetime, a function returning one, or
-    ``None`` for the real UTC clock. Jobs submitted at or after it do not exist yet, and a job
+    ``None`` for the real UTC clock. Jobs submitted after it do not exist yet, and a job
     is in usage once it completed before it. With ``new_fields`` the answers carry IonQ's
     September 2026 fields. ``project_keys`` maps project ids to keys (default: one derived from
     the seed for every project); ``cost_unit`` is ``usd`` or ``credit`` (an organization billed in
-    credits). Use it as a context manager (``with SimServer(SimOrg()) as srv: ...``) or call
-    ``start()`` and ``stop()``.
+    credits); with ``api_key_project=False`` the organization's key names no project in
+    ``/whoami`` and lists no jobs. Use it as a context manager
+    (``with SimServer(SimOrg()) as srv: ...``) or call ``start()`` and ``stop()``.
     """
 
     def __init__(
@@ -111,6 +112,7 @@ class SimServer(FaultInjection):
         new_fields: bool = False,
         project_keys: Mapping[str, str] | None = None,
         cost_unit: str = "usd",
+        api_key_project: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -119,6 +121,7 @@ class SimServer(FaultInjection):
         self.org = org
         self.api_key = api_key
         self.cost_unit = cost_unit
+        self.api_key_project = api_key_project
         keys = jobs_api.derive_project_keys(org.seed, org.projects)
         self._project_keys = dict(keys if project_keys is None else project_keys)
         for project_id in self._project_keys:
@@ -329,33 +332,33 @@ class SimServer(FaultInjection):
             return 200, jobs_api.cost_body(org, job, now, self.cost_unit)
         return 200, jobs_api.job_body(org, job, now)
 
-    def _caller(self, headers: dict[str, str]) -> tuple[str, str | None]:
-        """The caller's project, and that project again if the key is a project key (None for
-        the organization's key); 401 for a missing or unknown key."""
+    def _caller(self, headers: dict[str, str]) -> tuple[str | None, str | None]:
+        """The caller's project (None: its key names none), and that project again if the key is
+        a project key (None for the organization's key); 401 for a missing or unknown key."""
         given = headers.get("authorization")
         if given is None:
             raise Fail(error(401, "Missing authentication: send 'Authorization: apiKey <key>'"))
         key = given[len(_AUTH_SCHEME) :] if given.startswith(_AUTH_SCHEME) else None
         if key is not None and key == self.api_key:
-            return self.org.projects[0].id, None
+            return (self.org.projects[0].id if self.api_key_project else None), None
         for project_id, project_key in self._project_keys.items():
             if key is not None and key == project_key:
                 return project_id, project_id
         raise Fail(error(401, MESSAGES[401]))
 
-    def _whoami(self, project_id: str, key_project: str | None) -> dict[str, Any]:
+    def _whoami(self, project_id: str | None, key_project: str | None) -> dict[str, Any]:
         key_id = jobs_api.key_id(self.org.seed, key_project)
         name = _KEY_NAME if key_project is None else _PROJECT_KEY_NAME
         # DESIGN §2 names these fields id/name/project; IonQ's OpenAPI document names them
         # key_id/key_name/project_id. Clients are meant to ignore unknown fields, so give both.
-        return {
-            "id": key_id,
-            "name": name,
-            "project": project_id,
-            "key_id": key_id,
-            "key_name": name,
-            "project_id": project_id,
-        }
+        # A key without a project has neither project field (Whoami requires only the key's).
+        body: dict[str, Any] = {"id": key_id, "name": name}
+        if project_id is not None:
+            body["project"] = project_id
+        body.update({"key_id": key_id, "key_name": name})
+        if project_id is not None:
+            body["project_id"] = project_id
+        return body
 
     def _usage(self, org_id: str, query: dict[str, str], headers: dict[str, str]) -> dict[str, Any]:
         if self._caller(headers)[1] is not None:

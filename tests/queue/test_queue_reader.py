@@ -129,11 +129,13 @@ def test_a_refused_project_key_is_skipped_and_named_never_shown(client, sim, org
     assert project_key(sim, org, 2) not in caplog.text
 
 
-def test_a_key_refused_for_jobs_leaves_its_project_uncovered(client, sim, org, store):
+def test_a_key_refused_for_jobs_leaves_its_project_uncovered(client, sim, org, store, caplog):
     reader = reader_for(client, [project_key(sim, org, 1)], store)
     reader.snapshot(QUEUE_NOW)  # whoami known for both keys
     sim.fail(403, times=1, route="jobs")  # the organization key's first listing
     snap = reader.snapshot(QUEUE_NOW)
+    assert "check that IONQ_API_KEY may read" in caplog.text
+    assert "IonQ names it 'budgetbot simulator key'" in caplog.text
     assert snap.covered == {org.projects[1].id}
     assert {j.project_id for j in snap.jobs} == {org.projects[1].id}
 

@@ -108,6 +108,20 @@ def test_keys_can_be_passed_in_and_must_name_real_projects() -> None:
         SimServer(org, cost_unit="eur")
 
 
+def test_an_organization_key_without_a_project() -> None:
+    org = SimOrg()
+    chem = org.queued(NOW, "Quantum Chem")[0]
+    srv = SimServer(org, api_key=ORG_KEY, now=NOW, api_key_project=False)
+    with srv, client(srv.start(), ORG_KEY) as http:
+        whoami = http.get("/whoami").json()
+        assert "project_id" not in whoami and "project" not in whoami and whoami["key_id"]
+        assert every_page(http)[0] == []
+        assert http.get(f"/jobs/{chem.id}/cost").status_code == 404
+        params = {"start_date": "2026-11-01", "end_date": "2026-11-08"}
+        params |= {"group_by": "project", "modality": "daily"}
+        assert http.get(f"/organizations/{org.org_id}/usage", params=params).status_code == 200
+
+
 def test_a_project_key_cannot_read_usage(server: SimServer) -> None:
     key = next(iter(server.project_keys.values()))
     with client(server, key) as http:

@@ -240,3 +240,19 @@ def test_the_home_tab_shows_committed_beside_spend_when_opened(
     [chem] = [line for line in shown.splitlines() if "Quantum Chem — November" in line]
     assert re.search(r"; \$[\d,.]+ committed \(\d+%, \d+ queued\)$", chem), chem
     deps.close()
+
+
+def test_budgets_show_committed_beside_spend(
+    sim: SimServer, fake: FakeSlack, tmp_path: Path
+) -> None:
+    policies = tmp_path / "committed.yaml"
+    policies.write_text(COMMITTED_POLICIES)
+    settings = _settings(sim, fake, ionq_project_keys=",".join(sim.project_keys.values()))
+    runtime = serve_runtime(settings, now=lambda: NOW)
+    deps = slack_deps(runtime, load_policies(policies), now=lambda: NOW)
+    app = build_app(settings, deps)
+    command(app, "budgets", fake.response_url("qb"))
+    (answer,) = wait_for_responses(fake, "qb")
+    [chem] = [x for x in text_of(answer).split("\n") if "Quantum Chem — November" in x]
+    assert re.search(r"; \$[\d,.]+ committed \(\d+%, \d+ queued\)", chem), chem
+    deps.close()

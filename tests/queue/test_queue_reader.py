@@ -229,3 +229,16 @@ def test_recorded_sleep_is_used(client, sim, store, sleep: RecordedSleep):
     sim.fail(429, times=1, retry_after="3", route="whoami")
     reader_for(client, [], store).snapshot(QUEUE_NOW)
     assert sleep.waits == [3.0]
+
+
+def test_an_organization_key_without_a_project_covers_nothing(org, store, sleep):
+    with (
+        SimServer(org, api_key=API_KEY, now=QUEUE_NOW, api_key_project=False) as sim,
+        IonQClient(sim.base_url, org.org_id, API_KEY, sleep=sleep, timeout=5.0) as c,
+    ):
+        alone = reader_for(c, [], Store.memory()).snapshot(QUEUE_NOW)
+        assert alone.covered == frozenset() and alone.jobs == ()
+        assert not alone.covers(None) and not alone.covers([org.projects[0].id])
+        snap = reader_for(c, [project_key(sim, org, 2)], store).snapshot(QUEUE_NOW)
+    assert snap.covered == {org.projects[2].id}
+    assert snap.jobs and {j.project_id for j in snap.jobs} == {org.projects[2].id}

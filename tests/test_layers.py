@@ -41,6 +41,8 @@ PURE = [
     "reports/build.py",
     "reports/digest.py",
     "reports/grammar.py",
+    "reports/queue.py",
+    "render/queue.py",
     "usage/model.py",
     "usage/measures.py",
     "queue/model.py",

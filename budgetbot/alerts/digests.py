@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from budgetbot.alerts.outbox import digest_key, enqueue_digest
+from budgetbot.queue.model import QueueReader
 from budgetbot.reports.fetch import fetch_digest
 from budgetbot.rules import PolicySet
 from budgetbot.rules.models import Digest
@@ -24,9 +25,12 @@ def post_digest(
     store: Store,
     scheduled_for: dt.datetime,
     now: dt.datetime,
+    queue: QueueReader | None = None,
 ) -> bool:
-    """Build a digest and put it in the outbox once per scheduled time; True if it was new."""
+    """Build a digest and put it in the outbox once per scheduled time; True if it was new.
+
+    ``queue``: read for budgets with ``committed_at`` (committed beside spend)."""
     if store.notification(digest_key(digest.name, scheduled_for)) is not None:
         return False  # already queued (a restart, another clock process): no need to fetch
-    report = fetch_digest(digest, rules, source, scheduled_for, now)
+    report = fetch_digest(digest, rules, source, scheduled_for, now, queue)
     return enqueue_digest(store, report, scheduled_for, now) is not None

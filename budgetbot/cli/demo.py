@@ -68,5 +68,5 @@ def demo(now: dt.datetime | None, seed: int, policies_path: Path | None) -> None
         for d in rules.digests:
             scheduled = last_time(d.schedule, d.timezone, at)
             click.echo(f"\nDigest {d.name!r} as last scheduled ({scheduled:%Y-%m-%d %H:%M} UTC):\n")
-            post_digest(d, rules, source, store, scheduled, at)
+            post_digest(d, rules, source, store, scheduled, at, runtime.queue_reader())
         deliver_pending(store, notifiers, at)

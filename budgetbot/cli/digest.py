@@ -48,10 +48,11 @@ def digest(
         store = runtime.store()
         if dry_run:
             for d in chosen:
-                click.echo(digest_text(fetch_digest(d, rules, source, at, at)))
+                report = fetch_digest(d, rules, source, at, at, runtime.queue_reader())
+                click.echo(digest_text(report))
             return
         for d in chosen:
-            post_digest(d, rules, source, store, at, at)
+            post_digest(d, rules, source, store, at, at, runtime.queue_reader())
         sent, failed = deliver_pending(store, runtime.notifiers(), at)
     for _note, error in failed:
         click.echo(f"not delivered (kept for the next cycle): {error}", err=True)

@@ -246,4 +246,5 @@ def slack_deps(
         close=runtime.close,
         user_report_viewers=runtime.settings.user_report_viewers,
         store=runtime.store(),
+        queue_reader=runtime.queue_reader,
     )

@@ -88,7 +88,7 @@ def schedule(
             def run(when: dt.datetime) -> None:
                 now = clock()
                 source = runtime.usage_source(now.date())
-                if post_digest(d, rules, source, store, when, now):
+                if post_digest(d, rules, source, store, when, now, queue_reader):
                     log.info("digest %s for %s queued", d.name, when.isoformat())
                 deliver_pending(store, notifiers, now)
 

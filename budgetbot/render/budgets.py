@@ -12,7 +12,7 @@ from typing import Any
 
 from budgetbot.rules.findings import Burn
 
-from .messages import amount, figure_text, percent_text, period_words, subject
+from .messages import amount, figure_text, percent_text, period_words, queue_text, subject
 from .slack_text import (
     MAX_BLOCKS,
     MAX_HEADER,
@@ -27,7 +27,15 @@ from .slack_text import (
 )
 from .text import safe_terminal
 
-__all__ = ["bar", "budgets_blocks", "budgets_text", "burn_line", "burn_row", "burn_sections"]
+__all__ = [
+    "bar",
+    "budgets_blocks",
+    "budgets_text",
+    "burn_line",
+    "burn_row",
+    "burn_sections",
+    "committed_words",
+]
 
 Block = dict[str, Any]
 
@@ -42,21 +50,45 @@ def bar(percent: Decimal, width: int = 20) -> str:
     return FULL * filled + EMPTY * (width - filled)
 
 
+def committed_words(b: Burn) -> str | None:
+    """``$2,100.00 committed (105%, 3 queued)`` for a burn whose queue was read (a policy with
+    ``committed_at``); ``queue not visible`` where no key sees it, never an empty queue; None
+    for a burn without a queue standing."""
+    q = b.queue
+    if q is None:
+        return None
+    if q.state == "not_visible":
+        return queue_text(q, b.measure)  # never an empty queue
+    committed = b.committed
+    if q.state == "no_estimate" or committed is None:
+        why = queue_text(q, b.measure) if b.measurable else "no USD figure"
+        return f"committed unknown ({why})"
+    shown = f"{figure_text(committed, b.measure)} committed"
+    percent = b.committed_percent
+    detail = [percent_text(percent)] if percent is not None else []
+    return f"{shown} ({', '.join([*detail, f'{q.jobs:,} queued'])})"
+
+
 def burn_line(b: Burn, name_limit: int | None = None) -> str:
-    """``Quantum Chem — November: $34,554.59 of $50,000.00 (69%); forecast $51,389.24``.
+    """``Quantum Chem — November: $34,554.59 of $50,000.00 (69%); forecast $51,389.24``, and
+    for a budget with ``committed_at`` ``; $36,100.00 committed (72%, 3 queued)``.
 
     ``name_limit`` cuts a longer group name (Slack); the terminal shows it whole."""
     who, _ = subject(b, name_limit)
     period = period_words(b.period_start, b.period_end)
+    committed = committed_words(b)
+    tail = "" if committed is None else f"; {committed}"
     if not b.measurable or b.percent is None or b.budget is None:
-        return f"{who} — {period}: no USD figure (IonQ reports credits without a USD breakdown)"
+        return (
+            f"{who} — {period}: no USD figure (IonQ reports credits without a USD breakdown)" + tail
+        )
     line = (
         f"{who} — {period}: {figure_text(b.value, b.measure)} of {amount(b.budget, b.measure)}"
         f" ({percent_text(b.percent)})"
     )
     if b.forecast is not None:
         line += f"; forecast {figure_text(b.forecast, b.measure)}"
-    return line
+    return line + tail
 
 
 def budgets_text(burns: Sequence[Burn]) -> str:

@@ -1,9 +1,9 @@
 """The report grammar shared by ``/ionq-usage`` and ``budgetbot report`` (pure).
 
-``[project|user|job|org] [daily|weekly|monthly] [range] [share]`` in any order, or ``budgets`` or
-``help``. Ranges: ``7d``, ``4w``, ``3m``, ``this-month``, ``last-month``, ``this-week``,
-``last-week`` or ``YYYY-MM-DD..YYYY-MM-DD`` (both days included). Without a range a report shows
-four buckets, the current one included.
+``[project|user|job|org] [daily|weekly|monthly] [range] [share]`` in any order, or ``budgets``,
+``queue [project|user]`` or ``help``. Ranges: ``7d``, ``4w``, ``3m``, ``this-month``,
+``last-month``, ``this-week``, ``last-week`` or ``YYYY-MM-DD..YYYY-MM-DD`` (both days included).
+Without a range a report shows four buckets, the current one included.
 
 The work is bounded whatever the text: a text over :data:`MAX_TEXT` characters or
 :data:`MAX_TOKENS` words is refused as it is (no command is that long), and the "did you mean"
@@ -18,12 +18,15 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from .queue import QUEUE_GROUPINGS, QueueGrouping
+
 __all__ = [
     "GROUPINGS",
     "MAX_TEXT",
     "MAX_TOKENS",
     "MAX_WORD",
     "MODALITIES",
+    "QUEUE_GROUPINGS",
     "RANGE_WORDS",
     "Command",
     "GrammarError",
@@ -36,7 +39,7 @@ __all__ = [
 GROUPINGS = ("project", "user", "job", "org")
 MODALITIES = ("daily", "weekly", "monthly")
 RANGE_WORDS = ("this-month", "last-month", "this-week", "last-week")
-OTHER_WORDS = ("budgets", "help", "share")
+OTHER_WORDS = ("budgets", "queue", "help", "share")
 MAX_DAYS = 731  # two years: IonQ answers get slow and reports unreadable beyond that
 #: The longest command is about 45 characters and 4 words (``project weekly <range> share``).
 MAX_TEXT = 200
@@ -74,9 +77,11 @@ class ReportRequest:
 class Command:
     """A parsed slash command."""
 
-    kind: Literal["report", "budgets", "help"]
+    kind: Literal["report", "budgets", "queue", "help"]
     report: ReportRequest | None = None
     share: bool = False
+    #: ``queue``: group by project or user.
+    grouping: QueueGrouping = "project"
 
 
 def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str | None:
@@ -107,6 +112,8 @@ def parse_command(text: str) -> Command:
         return Command("help")
     if tokens == ["budgets"]:
         return Command("budgets", share=share)
+    if tokens[:1] == ["queue"]:
+        return _queue(tokens[1:], share)
     grouping = modality = range_text = None
     for token in tokens:
         if token in GROUPINGS and grouping is None:
@@ -120,6 +127,20 @@ def parse_command(text: str) -> Command:
             raise GrammarError(f"I don't understand {token!r}", did_you_mean(token, words))
     request = ReportRequest(grouping or "project", modality or "weekly", range_text, share)
     return Command("report", request, share)
+
+
+def _queue(tokens: list[str], share: bool) -> Command:
+    """``queue [project|user]``."""
+    if not tokens:
+        return Command("queue", share=share)
+    for grouping in QUEUE_GROUPINGS:
+        if tokens == [grouping]:
+            return Command("queue", share=share, grouping=grouping)
+    word = next((t for t in tokens if t not in QUEUE_GROUPINGS), tokens[-1])
+    raise GrammarError(
+        f"`queue` groups by project or user only; I don't understand {word!r} there",
+        did_you_mean(word, QUEUE_GROUPINGS),
+    )
 
 
 def _month_start(day: dt.date, back: int = 0) -> dt.date:

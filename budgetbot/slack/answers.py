@@ -15,12 +15,13 @@ from typing import Literal
 
 from budgetbot.render.blocks import Block, error_message, help_message, report_message
 from budgetbot.render.budgets import budgets_blocks
+from budgetbot.render.queue import queue_blocks
 from budgetbot.reports.build import Report
-from budgetbot.reports.fetch import fetch_burns, fetch_report
+from budgetbot.reports.fetch import fetch_burns, fetch_queue, fetch_report, read_queue
 from budgetbot.reports.grammar import Command, GrammarError, parse_command, parse_range
 from budgetbot.rules.engine import plan
 from budgetbot.slack.deps import Deps
-from budgetbot.slack.replies import USER_SPEND_PRIVATE
+from budgetbot.slack.replies import QUEUE_NOT_READ, USER_SPEND_PRIVATE
 from budgetbot.usage import UsageSource
 
 __all__ = [
@@ -124,12 +125,14 @@ def answer(
     channel_id: str | None = None,
 ) -> Reply:
     """Fetch and render what ``command`` asks for at ``now``; raises IonQ and usage errors."""
-    source = deps.usage_source()
     response_type: ResponseType = "in_channel" if command.share else "ephemeral"
     users_ok = may_see_users(deps, user_id, channel_id, share=command.share)
+    if command.kind == "queue":
+        return _queue(command, deps, now, users_ok, response_type)
+    source = deps.usage_source()
     if command.kind == "budgets":
         _prefetch(source, deps, now)
-        burns = fetch_burns(deps.rules, source, now)
+        burns = fetch_burns(deps.rules, source, now, read_queue(deps.queue(), deps.rules, now))
         if not users_ok:
             burns = [b for b in burns if b.scope != "user"]
         text, blocks = budgets_blocks(burns, title="Budgets this period")
@@ -140,3 +143,17 @@ def answer(
         return Reply(*error_message(USER_SPEND_PRIVATE))
     report = fetch_report(source, request.grouping, request.modality, request.range_text, now)
     return Reply(*report_message(report), response_type, report=report)
+
+
+def _queue(
+    command: Command, deps: Deps, now: dt.datetime, users_ok: bool, response_type: ResponseType
+) -> Reply:
+    """``/ionq-usage queue [project|user]``: submitters are named only where spend by user may
+    be seen."""
+    reader = deps.queue()
+    if reader is None:
+        return Reply(*error_message(QUEUE_NOT_READ))
+    if command.grouping == "user" and not users_ok:
+        return Reply(*error_message(USER_SPEND_PRIVATE))
+    report = fetch_queue(reader, deps.rules, deps.usage_source, command.grouping, now)
+    return Reply(*queue_blocks(report, users=users_ok), response_type)

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from budgetbot.queue.model import QueueReader
 from budgetbot.rules import PolicySet
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
@@ -39,3 +40,9 @@ class Deps:
     user_report_viewers: frozenset[str] | None = None
     #: The state store: snoozes and acknowledgements from buttons, App Home viewers, the outbox.
     store: Store | None = None
+    #: IonQ's queue (``/ionq-usage queue``); None: budgetbot does not read it here.
+    queue_reader: Callable[[], QueueReader] | None = None
+
+    def queue(self) -> QueueReader | None:
+        """The queue reader, or None where budgetbot does not read the queue."""
+        return None if self.queue_reader is None else self.queue_reader()

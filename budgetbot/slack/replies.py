@@ -19,6 +19,7 @@ __all__ = [
     "NOT_CONNECTED",
     "NO_STORE",
     "PERIOD_OVER",
+    "QUEUE_NOT_READ",
     "UNREADABLE",
     "USER_SPEND_PRIVATE",
     "WORKING",
@@ -33,6 +34,8 @@ IONQ_ORG_UNKNOWN = "IonQ does not know budgetbot's organization id; tell whoever
 IONQ_REFUSED = "IonQ could not answer that question; try a shorter range."
 NOT_CONNECTED = "budgetbot is not connected to IonQ yet; tell whoever runs budgetbot."
 UNREADABLE = "IonQ's answer did not add up, so budgetbot shows nothing rather than a wrong figure."
+#: ``/ionq-usage queue`` where budgetbot was started without a queue reader.
+QUEUE_NOT_READ = "budgetbot does not read IonQ's queue here; tell whoever runs budgetbot."
 #: A snooze button clicked after its alert's period ended.
 PERIOD_OVER = "That alert's period is over already: there is nothing left to snooze."
 #: A button clicked where budgetbot runs without a state store.

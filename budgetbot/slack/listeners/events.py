@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 
 from budgetbot.alerts.notifiers import DeliveryError
 from budgetbot.ionq import IonQError
-from budgetbot.reports.fetch import fetch_burns
+from budgetbot.reports.fetch import fetch_burns, read_queue
 from budgetbot.rules.findings import Burn
 from budgetbot.settings import MissingSetting
 from budgetbot.slack.deliver import publish_view
@@ -49,7 +49,8 @@ def handle_home_opened(
     burns: list[Burn] = []
     note = None
     try:
-        burns = fetch_burns(deps.rules, deps.usage_source(), now)
+        queue = read_queue(deps.queue(), deps.rules, now)
+        burns = fetch_burns(deps.rules, deps.usage_source(), now, queue)
     except (IonQError, MissingSetting, UsageDataError) as exc:
         logger.warning("App Home for %s: no budgets: %s: %s", user, type(exc).__name__, exc)
         note = failure_sentence(exc)

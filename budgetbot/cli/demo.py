@@ -34,17 +34,21 @@ def demo(now: dt.datetime | None, seed: int, policies_path: Path | None) -> None
     Starts the simulator on a free loopback port, points the real IonQ client at it over HTTP,
     prints a project-weekly report, runs one check cycle of the example policies (from
     ./policies, or the copies shipped with budgetbot) with throwaway state, and shows each
-    digest as last scheduled. Needs no settings and no network; with SLACK_BOT_TOKEN set the
-    alerts and digests are posted to Slack instead of printed.
+    digest as last scheduled. Twenty minutes before "now", Quantum Chem queues fifteen $400
+    jobs: IonQ bills them only once they ran, but their estimate counts as committed spend at
+    once (policies with committed_at). Needs no settings and no network; with SLACK_BOT_TOKEN
+    set the alerts and digests are posted to Slack instead of printed.
 
     Example: budgetbot demo --now 2026-11-20T12:00:00Z
     """
     from budgetbot.sim import SimOrg, SimServer, example_policies
+    from budgetbot.sim.examples import queue_demo_batch
 
     at = _now(now)
     path = policies_path or (Path("policies") if Path("policies").is_dir() else example_policies())
     rules = _load(path)
     org = SimOrg(seed=seed)
+    queue_demo_batch(org, at)  # a team queues a batch: the committed alert's story
     with (
         SimServer(org, now=at) as server,
         Runtime(

@@ -190,9 +190,17 @@ def _commits(value: Figure, standing: QueueStanding | None, policy: Policy) -> b
     return percent_of(Figure(most, most), policy.budget.amount).high >= policy.committed_at[0]
 
 
-def _index(planned: Plan, queue: QueueSnapshot | None) -> QueueIndex | None:
-    """The queue indexed once per evaluation, and only when a policy reads it."""
-    return QueueIndex.of(queue) if queue is not None and planned.needs_queue else None
+def _index(
+    planned: Plan, queue: QueueSnapshot | None, data: Mapping[UsageQuery, UsageSeries]
+) -> QueueIndex | None:
+    """The queue indexed once per evaluation, and only when a policy reads it. Submitters and
+    projects are named as this cycle's usage answers name them, else as stored names do."""
+    if queue is None or not planned.needs_queue:
+        return None
+    names = dict(queue.names)
+    for series in data.values():
+        names.update(series.group_names())
+    return QueueIndex.of(queue, names)
 
 
 def burns_of(
@@ -210,7 +218,7 @@ def burns_of(
     burn even where neither usage nor the queue lists them now (an alerted group whose queued
     jobs were all cancelled, so its "back under" can be said)."""
     answers = Answers(data)
-    index = _index(planned, queue)
+    index = _index(planned, queue, data)
     extra = also or {}
     return [
         b
@@ -294,7 +302,7 @@ def evaluate_plan(
     not answering) no committed finding is made; nor where a queue is not visible or has no
     estimate."""
     answers = Answers(data)
-    index = _index(planned, queue)
+    index = _index(planned, queue, data)
     findings: list[Finding] = []
     for p in planned.policies:
         burns_ = _burns(answers, p, planned.now, evidence_only=True, queue=index)

@@ -10,7 +10,7 @@ organization. A queue no key sees whole is ``not_visible``: no amount, never zer
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from budgetbot.queue.model import QueuedJob, QueueSnapshot, queued_amount
@@ -32,21 +32,23 @@ class QueueIndex:
     snapshot: QueueSnapshot
     by_project: dict[str | None, list[QueuedJob]] = field(default_factory=dict)
     by_user: dict[str, list[QueuedJob]] = field(default_factory=dict)
+    names: Mapping[str, str] = field(default_factory=dict)
     _standings: dict[object, QueueStanding] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, snapshot: QueueSnapshot) -> QueueIndex:
-        """Index ``snapshot`` (once per evaluation)."""
+    def of(cls, snapshot: QueueSnapshot, names: Mapping[str, str] | None = None) -> QueueIndex:
+        """Index ``snapshot`` (once per evaluation); ``names`` (ids to names) default to the
+        snapshot's."""
         by_project: dict[str | None, list[QueuedJob]] = defaultdict(list)
         by_user: dict[str, list[QueuedJob]] = defaultdict(list)
         for job in snapshot.jobs:
             by_project[job.project_id].append(job)
             by_user[job.submitter_id].append(job)
-        return cls(snapshot, dict(by_project), dict(by_user))
+        return cls(snapshot, dict(by_project), dict(by_user), names or snapshot.names)
 
     def name(self, key: str) -> str:
         """A project's or user's name as usage answers gave it, else its id."""
-        return self.snapshot.names.get(key, key)
+        return self.names.get(key, key)
 
     def queued_groups(self, scope: str) -> list[str]:
         """The projects (``project`` scope) or submitters (``user``) with jobs queued now."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -199,9 +200,9 @@ def test_the_queue_is_indexed_once_per_evaluation(monkeypatch: pytest.MonkeyPatc
     built: list[object] = []
     real = QueueIndex.of.__func__  # type: ignore[attr-defined]
 
-    def counting(cls: type[QueueIndex], snap: Any) -> QueueIndex:
+    def counting(cls: type[QueueIndex], snap: Any, names: Any = None) -> QueueIndex:
         built.append(snap)
-        return real(cls, snap)  # type: ignore[no-any-return]
+        return real(cls, snap, names)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(QueueIndex, "of", classmethod(counting))
     many = [policy(name=f"p{i}", match=None) for i in range(5)]
@@ -281,3 +282,15 @@ def test_a_burn_round_trips_its_queue() -> None:
     planned = plan_cycle([policy()], (), NOW)
     [burn] = burns_of(planned, answers(planned, {"p-chem": D(1)}), snapshot(job("a", name="x")))
     assert Burn.model_validate(burn.model_dump(mode="json")) == burn
+
+
+def test_submitters_are_named_as_this_cycles_usage_answers_name_them() -> None:
+    # A fresh store has learned no names yet; the cycle's own answers by user (a user budget
+    # asks for them) do name Alice.
+    users = policy(name="people", scope="user", match=None, committed_at=[])
+    planned = plan_cycle([policy(), users], (), NOW)
+    queue = replace(snapshot(job("j1", usd="400")), names={})
+    data = answers(planned, {"p-chem": D(1700), "u-alice": D(900)})
+    [*_, high] = committed(evaluate_plan(planned, data, queue))
+    assert high.queue is not None
+    assert [line.submitter for line in high.queue.largest] == ["Alice"]

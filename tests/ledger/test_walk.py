@@ -1,6 +1,7 @@
 """The ledger walk against the simulator over HTTP: its per-day sums are the simulator's truth to
-the cent, a steady walk lists only new pages and asks only new jobs' costs, a project without a key
-is not covered, unbilled jobs are asked again within the settle window only, and no key is logged."""
+the cent, a steady walk lists only new pages and asks only new jobs' costs, a project without a
+key is not covered, unbilled jobs are asked again within the settle window only, and no key is
+logged."""
 
 from __future__ import annotations
 
@@ -152,9 +153,10 @@ def test_a_project_without_a_key_is_not_covered(client, sim, org, store):
     # Its jobs are nowhere in the ledger: no key lists them.
     assert not any(missing.id in d.projects for d in view.days.values())
     assert all(d.total.usd is not None for d in view.days.values())
-    assert sum(d.total.jobs or 0 for d in view.days.values()) < org.total(
-        MONTH, END, until=NOW
-    ).job_count
+    assert (
+        sum(d.total.jobs or 0 for d in view.days.values())
+        < org.total(MONTH, END, until=NOW).job_count
+    )
 
 
 def test_a_refused_key_is_logged_by_label_and_its_project_not_covered(

@@ -12,9 +12,11 @@ from decimal import Decimal
 
 import pytest
 
+from budgetbot.cli.runtime import Runtime
 from budgetbot.ionq import IonQAuthError, IonQClient, IonQError
 from budgetbot.ledger import LedgerView
 from budgetbot.ledger.walk import QUEUE_WINDOW, SETTLE_WINDOW, LedgerReader
+from budgetbot.settings import Settings
 from budgetbot.sim import SimOrg, SimServer
 from budgetbot.store import Store
 from tests.support import API_KEY, QUEUE_NOW
@@ -249,3 +251,25 @@ def test_a_longer_period_back_fills_further_and_asks_only_older_jobs(client, sim
     }
     assert older
     assert older <= set(cost_ids(sim))
+
+
+def test_the_runtime_builds_the_walk_with_every_distinct_key(sim, org, tmp_path, monkeypatch):
+    keys = [sim.project_keys[org.projects[1].id], API_KEY, sim.project_keys[org.projects[1].id]]
+    monkeypatch.setenv("IONQ_PROJECT_KEYS", ",".join(keys))
+    settings = Settings(
+        _env_file=None,
+        ionq_base_url=sim.base_url,
+        ionq_org_id=org.org_id,
+        ionq_api_key=API_KEY,
+        database_url=f"sqlite:///{tmp_path / 'state.db'}",
+    )
+    with Runtime(settings, now=lambda: NOW) as runtime:
+        reader = runtime.ledger_reader()
+        assert runtime.ledger_reader() is reader
+        assert [c.key_label for c in reader.keys.clients] == [
+            "IONQ_API_KEY",
+            "IONQ_PROJECT_KEYS key 1",
+        ]
+        view = reader.view(MONTH, END, NOW)
+    assert view.covered == {org.projects[0].id, org.projects[1].id}
+    assert not any(key in repr(reader) for key in keys)

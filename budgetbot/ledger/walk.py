@@ -143,11 +143,18 @@ class LedgerReader:
             since, stop = mark.since, mark.walked_at - self.queue_window
         else:
             since = stop = wanted  # a first walk, or one that must reach further back
+        first = dt.datetime.combine(start, dt.time(), dt.UTC)
         new: list[Job] = []
         for page in client.job_pages("completed", limit=self.page_size):
             listed = [j for j in page if j.submitted_at is None or j.submitted_at >= stop]
             known = self.store.ledger_entries(j.id for j in listed)
-            new.extend(j for j in listed if j.id not in known)
+            # A job billed before ``start`` is not wanted: no cost asked, nothing stored (a
+            # walk that must reach further back lists it again).
+            new.extend(
+                j
+                for j in listed
+                if j.id not in known and (j.completed_at is None or j.completed_at >= first)
+            )
             if len(listed) < len(page):
                 break  # newest first: every later job was submitted before the mark
         self._record(new, client, now)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from budgetbot.alerts.cycle import HomeHook
     from budgetbot.alerts.notifiers import Notifier
+    from budgetbot.ledger.walk import LedgerReader
     from budgetbot.queue.reader import IonQQueueReader
     from budgetbot.slack.deps import Deps
 
@@ -76,6 +77,7 @@ class Runtime:
         self._ionq: IonQClient | None = None
         self._cache: UsageCache | None = None
         self._queue: IonQQueueReader | None = None
+        self._ledger: LedgerReader | None = None
         self._slack: WebClient | None = None
         self._notifiers: list[Notifier] | None = None
         self._closed = False
@@ -128,23 +130,38 @@ class Runtime:
             if self._queue is None:
                 from budgetbot.queue.reader import IonQQueueReader
 
-                main = self.ionq()
-                keys = self._project_keys
-                if keys is None:
-                    keys = self.settings.project_keys
-                clients = [main]
-                for position, key in enumerate(keys, start=1):
-                    if any(client.has_key(key) for client in clients):
-                        continue  # the same key twice would read the same queue twice
-                    label = f"IONQ_PROJECT_KEYS key {position}"
-                    clients.append(main.with_key(key, key_label=label))
-                self._queue = IonQQueueReader(clients, self.store())
+                self._queue = IonQQueueReader(self._job_clients(), self.store())
             return self._queue
+
+    def ledger_reader(self) -> LedgerReader:
+        """The process's ledger walk: the same keys as the queue reader (IONQ_API_KEY's client
+        and one per project key), the ledger and its walk marks kept in the store."""
+        with self._lock:
+            if self._ledger is None:
+                from budgetbot.ledger.walk import LedgerReader
+
+                self._ledger = LedgerReader(self._job_clients(), self.store())
+            return self._ledger
+
+    def _job_clients(self) -> list[IonQClient]:
+        """IONQ_API_KEY's client, then one per distinct project key (sharing its connections)."""
+        main = self.ionq()
+        keys = self._project_keys
+        if keys is None:
+            keys = self.settings.project_keys
+        clients = [main]
+        for position, key in enumerate(keys, start=1):
+            if any(client.has_key(key) for client in clients):
+                continue  # the same key twice would read the same jobs twice
+            label = f"IONQ_PROJECT_KEYS key {position}"
+            clients.append(main.with_key(key, key_label=label))
+        return clients
 
     def ledger_source(self) -> LedgerSource:
         """What the figures are refined with (BUDGETBOT_LEDGER): the walk of every key's
         completed jobs, unless the runtime was given another."""
         with self._lock:
+            self._open()
             if self._ledger_source is None:
                 self._ledger_source = self.ledger_reader()
             return self._ledger_source
@@ -222,7 +239,7 @@ class Runtime:
                 return
             self._closed = True
             ionq, store = self._ionq, self._store
-            self._ionq = self._cache = self._queue = None
+            self._ionq = self._cache = self._queue = self._ledger = None
             self._store = None
         if ionq is not None:
             ionq.close()

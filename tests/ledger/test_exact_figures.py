@@ -1,11 +1,11 @@
 """Exact figures beyond IonQ's top 5, through the check cycle: usage from the simulator over HTTP,
-refined by the ledger (the simulator's truth as a walk would sum it), checked against
-``SimOrg`` to the cent."""
+refined by the ledger — the simulator's truth as a walk would sum it, then the real walk over
+HTTP with project keys (``IONQ_PROJECT_KEYS``) — checked against ``SimOrg`` to the cent."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -202,3 +202,69 @@ def test_a_dry_run_says_which_days_kept_bounds_and_what_the_ledger_cost(
     assert lines and "(the ledger does not add up): 2026-11-" in lines[0]
     assert "of the remainder is not in the ledger" in lines[0]
     assert "1 IonQ ledger requests" in err
+
+
+# -- the real walk ---------------------------------------------------------------------------
+
+
+def walk_check(
+    sim: SimServer, org: SimOrg, store: Store, rules: PolicySet, keys: Sequence[str]
+) -> CycleResult:
+    settings = Settings(_env_file=None, budgetbot_ledger=True)  # type: ignore[call-arg]
+    with Runtime(
+        settings,
+        now=lambda: NOW,
+        ionq_endpoint=(sim.base_url, org.org_id, API_KEY),
+        ionq_project_keys=keys,
+        store=store,
+    ) as rt:
+        return run_check(rules, rt.usage_source(at=NOW), store, [], NOW, dry_run=True)
+
+
+def keys_but(sim: SimServer, *missing: str) -> list[str]:
+    return [key for project, key in sim.project_keys.items() if project not in missing]
+
+
+def test_with_every_key_a_never_listed_project_alerts_certainly_to_the_cent(
+    sim, org, store, rules, quiet
+):
+    result = walk_check(sim, org, store, rules, keys_but(sim))
+    assert result.ledger_error is None
+    assert result.ledger_requests["cost"] > 0 and result.ledger_refined > 0
+    found = {f.rule: f for f in result.findings}
+    assert set(found) == {"quiet-0", "quiet-1"}
+    for n, project in enumerate(quiet[:2]):
+        finding = found[f"quiet-{n}"]
+        assert finding.certain and finding.group_key == project.id
+        assert finding.value.low == finding.value.high == spent(org, project)
+    # A second cycle walks only what is new: no cost asked again for a job already in the ledger.
+    again = walk_check(sim, org, store, rules, keys_but(sim))
+    assert again.ledger_requests.get("cost", 0) == 0
+    assert {f.rule for f in again.findings if f.certain} == {"quiet-0", "quiet-1"}
+
+
+def test_without_one_project_key_its_days_stay_bounds_and_nothing_certain_is_alerted(
+    sim, org, store, rules, quiet
+):
+    hidden = quiet[0]
+    result = walk_check(sim, org, store, rules, keys_but(sim, hidden.id))
+    assert not any(f.certain for f in result.findings)
+    assert not any(f.group_key == hidden.id for f in result.findings)
+    named = {
+        r.start
+        for r in result.ledger_reasons
+        if r.kind == "mismatch" and r.end - r.start == ONE_DAY
+    }
+    assert named
+    for day in named:  # each day named is one the hidden project spent on
+        billed = org.billed(day, day + ONE_DAY, until=NOW)
+        assert any(j.project_id == hidden.id for j in billed)
+
+
+def test_a_job_whose_cost_is_not_in_yet_keeps_its_day_bounded(sim, org, store, rules, quiet):
+    sim.drop_field("cost", route="cost")  # the first job asked: no billed cost yet
+    result = walk_check(sim, org, store, rules, keys_but(sim))
+    assert not any(f.certain for f in result.findings)
+    unbilled = [r for r in result.ledger_reasons if r.kind == "unbilled"]
+    assert unbilled and all("1 job completed then is not billed yet" in r.text for r in unbilled)
+    assert any(r.start == dt.date(2026, 11, 1) for r in unbilled)  # the month holding it

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from budgetbot.ionq import IonQClient
-from budgetbot.ledger.figures import LedgerFigures
+from budgetbot.ledger.figures import LedgerFigures, RecentLedger
 from budgetbot.ledger.reconcile import LedgerSource
 from budgetbot.rules import PolicySet
 from budgetbot.settings import Settings
@@ -159,11 +159,12 @@ class Runtime:
 
     def ledger_source(self) -> LedgerSource:
         """What the figures are refined with (BUDGETBOT_LEDGER): the walk of every key's
-        completed jobs, unless the runtime was given another."""
+        completed jobs, a recent view used again (:class:`RecentLedger`), unless the runtime
+        was given another."""
         with self._lock:
             self._open()
             if self._ledger_source is None:
-                self._ledger_source = self.ledger_reader()
+                self._ledger_source = RecentLedger(self.ledger_reader())
             return self._ledger_source
 
     def usage_source(

@@ -6,13 +6,19 @@ will ask — reads the ledger once for the days those series cover; each series 
 (:func:`~budgetbot.ledger.reconcile.refine`). The usage queries asked are unchanged; the ledger's
 own IonQ requests are counted apart (:attr:`LedgerFigures.requests`). When the ledger cannot be
 read, the figures are IonQ's alone, as without a ledger: never worse, never an outage.
+
+A process shares one :class:`RecentLedger`: a view younger than :data:`RECENT_LEDGER` is used
+again, so a Slack process answering many requests a minute walks IonQ's jobs once, not per request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterable
+from dataclasses import replace
+from typing import Final
 
 from budgetbot.ionq import IonQError, UsageQuery
 from budgetbot.usage.model import UsageSeries
@@ -20,9 +26,13 @@ from budgetbot.usage.model import UsageSeries
 from .model import LedgerView
 from .reconcile import REFINABLE, LedgerReason, LedgerSource, refine
 
-__all__ = ["LedgerFigures"]
+__all__ = ["RECENT_LEDGER", "LedgerFigures", "RecentLedger"]
 
 log = logging.getLogger("budgetbot.ledger")
+
+#: How long a ledger view is used again for the days it covers (shorter than a check cycle, so
+#: each cycle walks what completed since the last).
+RECENT_LEDGER: Final = dt.timedelta(minutes=5)
 
 
 class LedgerFigures:
@@ -73,4 +83,35 @@ class LedgerFigures:
         for kind, count in view.requests.items():
             self.requests[kind] = self.requests.get(kind, 0) + count
         self.view = view
+        return view
+
+
+class RecentLedger:
+    """``ledger``, walked at most once per ``ttl`` for the days its last view covers.
+
+    A view used again reports no requests (they were counted when it was made). Using a view a
+    few minutes old is safe: usage read later may hold jobs it lacks, and then the buckets
+    concerned do not reconcile and stay bounds.
+    """
+
+    def __init__(self, ledger: LedgerSource, ttl: dt.timedelta = RECENT_LEDGER) -> None:
+        self.ledger = ledger
+        self.ttl = ttl
+        self._last: LedgerView | None = None
+        self._lock = threading.Lock()
+
+    def view(self, start: dt.date, end: dt.date, now: dt.datetime) -> LedgerView:
+        """The last view if it covers ``[start, end)`` and is recent at ``now``, else a new one."""
+        with self._lock:
+            last = self._last
+        if (
+            last is not None
+            and last.start <= start
+            and end <= last.end
+            and last.at <= now < last.at + self.ttl
+        ):
+            return replace(last, requests={})
+        view = self.ledger.view(start, end, now)
+        with self._lock:
+            self._last = view
         return view

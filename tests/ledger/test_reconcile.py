@@ -252,3 +252,27 @@ def test_the_job_grouping_is_left_alone_and_spans_cover_refinable_series():
     assert refine(jobs, view_of(truth, set(truth[START]))).series is jobs
     assert span_of([jobs]) is None
     assert span_of([jobs, series_of(truth, 1, 1)]) == (START, START + dt.timedelta(days=1))
+
+
+class CountingLedger:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def view(self, start: dt.date, end: dt.date, now: dt.datetime) -> LedgerView:
+        self.calls += 1
+        return LedgerView(now, start, end, {}, frozenset(), requests={"jobs": 2})
+
+
+def test_a_recent_view_is_used_again_for_the_days_it_covers():
+    from budgetbot.ledger.figures import RECENT_LEDGER, RecentLedger
+
+    inner = CountingLedger()
+    recent = RecentLedger(inner)
+    end = START + dt.timedelta(days=7)
+    assert recent.view(START, end, AT).requests == {"jobs": 2}
+    again = recent.view(START + dt.timedelta(days=1), end, AT + RECENT_LEDGER / 2)
+    assert inner.calls == 1 and again.requests == {}  # counted once, when it was walked
+    recent.view(START - dt.timedelta(days=1), end, AT + RECENT_LEDGER / 2)  # further back
+    assert inner.calls == 2
+    recent.view(START, end, AT + 2 * RECENT_LEDGER)  # too old by then
+    assert inner.calls == 3

@@ -273,3 +273,13 @@ def test_the_runtime_builds_the_walk_with_every_distinct_key(sim, org, tmp_path,
         view = reader.view(MONTH, END, NOW)
     assert view.covered == {org.projects[0].id, org.projects[1].id}
     assert not any(key in repr(reader) for key in keys)
+
+
+def test_two_keys_of_one_project_walk_it_once(client, sim, org, store):
+    # The organization's key names project 0, as project 0's own key does.
+    view = reader_for(client, sim, org, store, [0, 1]).view(MONTH, END, NOW)
+    assert view.covered == {org.projects[0].id, org.projects[1].id}
+    assert view.requests["whoami"] == 3
+    alone = reader_for(client, sim, org, Store.memory(), [1]).view(MONTH, END, NOW)
+    assert view.requests["jobs"] == alone.requests["jobs"]
+    assert view.days == alone.days

@@ -408,12 +408,13 @@ def main() -> None:
 
     g = measure_ledger()
     print("\n## (g) ledger walk: IonQ requests, every project keyed")
+    print("A project two keys name (the organization's key names one) is walked once.")
     print(
         f"organization: {g['jobs_october']} jobs billed in October 2026 (the simulated one,"
         f" ~1,700, and 45 more a day), {g['keys']} keys (its own and one per project);"
         f" first walk (back-fills November 1-30, {g['jobs_backfilled']} jobs):"
         f" {g['first_jobs']} listing pages + {g['first_cost']} cost calls"
-        f" + {g['first_whoami']} whoami; steady cycle (15 min on; a project with two keys is walked once): {g['steady_jobs']}"
+        f" + {g['first_whoami']} whoami; steady cycle (15 min on): {g['steady_jobs']}"
         f" listing pages + {g['steady_cost']} cost calls for {g['steady_new']} new jobs"
     )
 

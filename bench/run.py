@@ -29,15 +29,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
+from exact_share import exact_share as exact_budgets  # noqa: E402  (bench/, beside this file)
 
 from budgetbot.alerts.pipeline import run_check  # noqa: E402
-from budgetbot.ionq import GroupBy, IonQClient, Modality, UsageQuery  # noqa: E402
+from budgetbot.ionq import IonQClient, Modality  # noqa: E402
 from budgetbot.ledger.walk import LedgerReader  # noqa: E402
 from budgetbot.rules import load_policies  # noqa: E402
 from budgetbot.rules.engine import evaluate, plan  # noqa: E402
 from budgetbot.sim import SimOrg, SimServer  # noqa: E402
 from budgetbot.store import Store  # noqa: E402
-from budgetbot.usage import Bucket, Figures, Measure, UsageSeries, UsageSource  # noqa: E402
+from budgetbot.usage import Bucket, Figures, UsageSeries, UsageSource  # noqa: E402
 from budgetbot.usage.cache import UsageCache, bucket_spans  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 from tests.slack.test_signing import signed_headers  # noqa: E402
@@ -345,7 +346,6 @@ def measure_ledger() -> dict[str, int]:
             new = org.total(start, at.date() + dt.timedelta(1), until=at).job_count - (
                 org.total(start, at.date() + dt.timedelta(1), until=before).job_count
             )
-        share = exact_share(client, reader, org, start, at)
         store.close()
     return {
         "jobs_october": october.job_count,
@@ -357,33 +357,6 @@ def measure_ledger() -> dict[str, int]:
         "steady_jobs": steady.requests["jobs"],
         "steady_cost": steady.requests["cost"],
         "steady_new": new,
-        **share,
-    }
-
-
-def exact_share(
-    client: IonQClient, reader: LedgerReader, org: SimOrg, start: dt.date, at: dt.datetime
-) -> dict[str, int]:
-    """How many of the projects' month-to-date budgets (``project-monthly-cap``: one per project,
-    monthly buckets) have an exact figure from IonQ's top 5 alone, and refined by the ledger
-    (the figures engineer's ``LedgerFigures``; -1 where it is not in this tree)."""
-    end = (start + dt.timedelta(days=32)).replace(day=1)
-    query = UsageQuery(group_by=GroupBy.PROJECT, modality=Modality.MONTHLY, start=start, end=end)
-    series = UsageSource(client).series(query)
-    usd = Measure.USD
-
-    def exact(s: UsageSeries) -> int:
-        return sum(1 for p in org.projects if (b := s.figure([p.id], usd, start, end)) and b.exact)
-
-    try:
-        from budgetbot.ledger.figures import LedgerFigures  # the figures engineer's branch
-    except ImportError:
-        return {"projects": len(org.projects), "exact_without": exact(series), "exact_with": -1}
-    refined = LedgerFigures(reader, at).refine(series)
-    return {
-        "projects": len(org.projects),
-        "exact_without": exact(series),
-        "exact_with": exact(refined),
     }
 
 
@@ -445,12 +418,11 @@ def main() -> None:
         f" + {g['first_whoami']} whoami; steady cycle (15 min on): {g['steady_jobs']}"
         f" listing pages + {g['steady_cost']} cost calls for {g['steady_new']} new jobs"
     )
-    with_ledger = (
-        f"{g['exact_with']}" if g["exact_with"] >= 0 else "not measured (no LedgerFigures here)"
-    )
+    share = exact_budgets(NOW)  # the figures' own measure (bench/exact_share.py)
+    rows = {k: v for k, v in share.items() if k.startswith("with") and isinstance(v, dict)}
     print(
-        f"exact project budgets (project-monthly-cap, November to date): {g['exact_without']}"
-        f" of {g['projects']} from IonQ's top 5 alone; with the ledger: {with_ledger}"
+        f"exact project budgets (project-monthly-cap, {NOW:%b %d}, of {share['projects']}): "
+        + "; ".join(f"{label} {row['exact']}" for label, row in rows.items())
     )
 
 

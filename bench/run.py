@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
+from exact_share import exact_share as exact_budgets  # noqa: E402  (bench/, beside this file)
 
 from budgetbot.alerts.pipeline import run_check  # noqa: E402
 from budgetbot.ionq import IonQClient, Modality  # noqa: E402
@@ -408,6 +409,7 @@ def main() -> None:
 
     g = measure_ledger()
     print("\n## (g) ledger walk: IonQ requests, every project keyed")
+    print("A project two keys name (the organization's key names one) is walked once.")
     print(
         f"organization: {g['jobs_october']} jobs billed in October 2026 (the simulated one,"
         f" ~1,700, and 45 more a day), {g['keys']} keys (its own and one per project);"
@@ -415,6 +417,12 @@ def main() -> None:
         f" {g['first_jobs']} listing pages + {g['first_cost']} cost calls"
         f" + {g['first_whoami']} whoami; steady cycle (15 min on): {g['steady_jobs']}"
         f" listing pages + {g['steady_cost']} cost calls for {g['steady_new']} new jobs"
+    )
+    share = exact_budgets(NOW)  # the figures' own measure (bench/exact_share.py)
+    rows = {k: v for k, v in share.items() if k.startswith("with") and isinstance(v, dict)}
+    print(
+        f"exact project budgets (project-monthly-cap, {NOW:%b %d}, of {share['projects']}): "
+        + "; ".join(f"{label} {row['exact']}" for label, row in rows.items())
     )
 
 

@@ -144,12 +144,13 @@ class Runtime:
             return self._ledger
 
     def _job_clients(self) -> list[IonQClient]:
-        """IONQ_API_KEY's client, then one per distinct project key (sharing its connections)."""
+        """IONQ_API_KEY's client, then one per distinct project key (sharing its connections),
+        each counting its own requests (a reader's counts are its own)."""
         main = self.ionq()
         keys = self._project_keys
         if keys is None:
             keys = self.settings.project_keys
-        clients = [main]
+        clients = [main.counted_apart()]
         for position, key in enumerate(keys, start=1):
             if any(client.has_key(key) for client in clients):
                 continue  # the same key twice would read the same jobs twice

@@ -135,9 +135,15 @@ class IonQClient:
         A copy rather than a new construction, so the process's connections stay built in one
         place (``cli/runtime.py``) and no setting of this client is forgotten.
         """
-        other = copy.copy(self)
+        other = self.counted_apart()
         other._api_key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
         other.key_label = key_label
+        return other
+
+    def counted_apart(self) -> IonQClient:
+        """This client (same key, connections and limits) with its own request counts, so two
+        readers sharing a key each count only their own requests."""
+        other = copy.copy(self)
         other._owns_http = False
         other.request_count = 0
         other.requests = Counter()

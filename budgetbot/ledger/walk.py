@@ -99,10 +99,15 @@ class LedgerReader:
             walked: list[dt.date] = []
             refused: list[IonQAuthError] = []
             usable: set[int] = set()
+            listed: set[str | None] = set()
             for index, client in enumerate(self.keys.clients):
                 try:
                     who = self.keys.who(index)
-                    walked.append(self._walk(who, client, start, now))
+                    # Two keys of one project (the organization's key names one) list the
+                    # same jobs: the first one walks them.
+                    if who.project_id not in listed:
+                        walked.append(self._walk(who, client, start, now))
+                        listed.add(who.project_id)
                 except IonQAuthError as exc:
                     self.keys.refused(index, exc, "the ledger of that key's project")
                     refused.append(exc)

@@ -13,12 +13,20 @@ from decimal import Decimal
 import pytest
 
 from budgetbot.cli.runtime import Runtime
-from budgetbot.ionq import IonQAuthError, IonQClient, IonQError
+from budgetbot.ionq import (
+    GroupBy,
+    IonQAuthError,
+    IonQClient,
+    IonQError,
+    Modality,
+    UsageQuery,
+)
 from budgetbot.ledger import LedgerView
 from budgetbot.ledger.walk import QUEUE_WINDOW, SETTLE_WINDOW, LedgerReader
 from budgetbot.settings import Settings
 from budgetbot.sim import SimOrg, SimServer
 from budgetbot.store import Store
+from budgetbot.usage import UsageSource
 from tests.support import API_KEY, QUEUE_NOW
 
 NOW = QUEUE_NOW
@@ -87,6 +95,24 @@ def test_a_month_walked_with_every_key_is_the_truth_to_the_cent(client, sim, org
     assert month == org.total(MONTH, END, until=NOW).amount
     assert view.requests["cost"] == len(sim.route_requests("cost"))
     assert view.requests["whoami"] == len(org.projects)
+
+
+def test_each_day_adds_up_to_the_usage_endpoints_daily_bucket(client, sim, org, store):
+    # What the usage endpoint itself answers (not only the simulator's truth): per UTC day the
+    # ledger's total is the bucket's, and each project the bucket lists has the ledger's sum.
+    view = every_key(client, sim, org, store).view(MONTH, END, NOW)
+    for group_by in (GroupBy.PROJECT, GroupBy.USER):
+        query = UsageQuery(group_by=group_by, modality=Modality.DAILY, start=MONTH, end=END)
+        buckets = UsageSource(client).series(query).buckets
+        assert {b.start for b in buckets} == set(view.days)
+        for bucket in buckets:
+            day = view.days[bucket.start]
+            assert day.total.usd == bucket.totals.usd and day.total.jobs == bucket.totals.jobs
+            sums = day.projects if group_by is GroupBy.PROJECT else day.users
+            assert bucket.listed
+            for group_id, figures in bucket.listed.items():
+                assert sums[group_id].usd == figures.usd
+                assert sums[group_id].time_us == figures.time_us
 
 
 def test_the_billing_day_is_the_utc_day_of_completion(client, sim, org, store):
@@ -273,3 +299,13 @@ def test_the_runtime_builds_the_walk_with_every_distinct_key(sim, org, tmp_path,
         view = reader.view(MONTH, END, NOW)
     assert view.covered == {org.projects[0].id, org.projects[1].id}
     assert not any(key in repr(reader) for key in keys)
+
+
+def test_two_keys_of_one_project_walk_it_once(client, sim, org, store):
+    # The organization's key names project 0, as project 0's own key does.
+    view = reader_for(client, sim, org, store, [0, 1]).view(MONTH, END, NOW)
+    assert view.covered == {org.projects[0].id, org.projects[1].id}
+    assert view.requests["whoami"] == 3
+    alone = reader_for(client, sim, org, Store.memory(), [1]).view(MONTH, END, NOW)
+    assert view.requests["jobs"] == alone.requests["jobs"]
+    assert view.days == alone.days

@@ -29,9 +29,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
+from exact_share import exact_share as exact_budgets  # noqa: E402  (bench/, beside this file)
 
 from budgetbot.alerts.pipeline import run_check  # noqa: E402
 from budgetbot.ionq import IonQClient, Modality  # noqa: E402
+from budgetbot.ledger.walk import LedgerReader  # noqa: E402
 from budgetbot.rules import load_policies  # noqa: E402
 from budgetbot.rules.engine import evaluate, plan  # noqa: E402
 from budgetbot.sim import SimOrg, SimServer  # noqa: E402
@@ -308,6 +310,56 @@ def measure_schedule(policies: int, cycles: int) -> tuple[float, int]:
         return rss, len(sim.usage_requests)
 
 
+def measure_ledger() -> dict[str, int]:
+    """(g) the ledger walk's IonQ requests, every project keyed: the first walk back-filling a
+    month, then steady cycles 15 minutes apart (the third is reported)."""
+    end = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)  # a month's back-fill: November so far
+    start = end.date().replace(day=1)
+    org = SimOrg()
+    # The default organization bills ~1,700 jobs a month: 45 more a day, of $1-$50 each in a
+    # random project at a random time, make it ~3,000.
+    rng = random.Random(7)
+    for offset in range(61):
+        day = dt.datetime(2026, 10, 1, tzinfo=dt.UTC) + dt.timedelta(days=offset)
+        for _ in range(45):
+            at = day + dt.timedelta(seconds=rng.randrange(86_400))
+            amount = Decimal(rng.randint(100, 5_000)).scaleb(-2)
+            org.submit(rng.choice(org.projects).id, None, [amount], at)
+    october = org.total(dt.date(2026, 10, 1), dt.date(2026, 11, 1))
+    with (
+        SimServer(org, api_key=KEY, now=end) as sim,
+        IonQClient(sim.base_url, org.org_id, KEY) as client,
+    ):
+        clients = [client] + [
+            client.with_key(key, key_label=f"IONQ_PROJECT_KEYS key {n}")
+            for n, key in enumerate(sim.project_keys.values(), start=1)
+        ]
+        store = Store.memory()
+        reader = LedgerReader(clients, store)
+        first = reader.view(start, end.date() + dt.timedelta(days=1), end)
+        at, steady, new = end, first, 0
+        for _ in range(3):
+            before = at
+            at += dt.timedelta(minutes=15)
+            sim.now = at
+            steady = reader.view(start, at.date() + dt.timedelta(days=1), at)
+            new = org.total(start, at.date() + dt.timedelta(1), until=at).job_count - (
+                org.total(start, at.date() + dt.timedelta(1), until=before).job_count
+            )
+        store.close()
+    return {
+        "jobs_october": october.job_count,
+        "jobs_backfilled": sum(d.total.jobs or 0 for d in first.days.values()),
+        "keys": len(clients),
+        "first_jobs": first.requests["jobs"],
+        "first_cost": first.requests["cost"],
+        "first_whoami": first.requests["whoami"],
+        "steady_jobs": steady.requests["jobs"],
+        "steady_cost": steady.requests["cost"],
+        "steady_new": new,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency", type=float, default=2.0)
@@ -353,6 +405,24 @@ def main() -> None:
         f"serve during (c): {slash['serve_rss_mb']:.0f} MB;"
         f" schedule with {policies} policies over several cycles: {rss_sched:.0f} MB"
         f" ({reqs} IonQ requests)"
+    )
+
+    g = measure_ledger()
+    print("\n## (g) ledger walk: IonQ requests, every project keyed")
+    print("A project two keys name (the organization's key names one) is walked once.")
+    print(
+        f"organization: {g['jobs_october']} jobs billed in October 2026 (the simulated one,"
+        f" ~1,700, and 45 more a day), {g['keys']} keys (its own and one per project);"
+        f" first walk (back-fills November 1-30, {g['jobs_backfilled']} jobs):"
+        f" {g['first_jobs']} listing pages + {g['first_cost']} cost calls"
+        f" + {g['first_whoami']} whoami; steady cycle (15 min on): {g['steady_jobs']}"
+        f" listing pages + {g['steady_cost']} cost calls for {g['steady_new']} new jobs"
+    )
+    share = exact_budgets(NOW)  # the figures' own measure (bench/exact_share.py)
+    rows = {k: v for k, v in share.items() if k.startswith("with") and isinstance(v, dict)}
+    print(
+        f"exact project budgets (project-monthly-cap, {NOW:%b %d}, of {share['projects']}): "
+        + "; ".join(f"{label} {row['exact']}" for label, row in rows.items())
     )
 
 

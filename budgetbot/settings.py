@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     budgetbot_default_channel: str | None = Field(
         None, description="Slack channel for rules without `channel:`"
     )
+    budgetbot_ledger: bool = Field(
+        False,
+        description="Exact figures beyond IonQ's top 5 from the job ledger: walks every visible"
+        " completed job and asks each new job's cost once (off: IonQ's usage alone)",
+    )
 
     def require_ionq(self) -> tuple[str, str, SecretStr]:
         """Base URL, organization id and key for live data, or a MissingSetting naming the gap."""

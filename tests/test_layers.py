@@ -47,6 +47,7 @@ PURE = [
     "usage/measures.py",
     "queue/model.py",
     "ledger/model.py",
+    "ledger/reconcile.py",
     "usage/normalize.py",
     "alerts/decide.py",
     "alerts/resolve.py",

@@ -114,6 +114,10 @@ def test_no_secret_anywhere(world, tmp_path, caplog):
     with Runtime(settings) as runtime:
         reader = runtime.queue_reader()
         outputs += [repr(reader), repr(reader.clients), repr(reader.snapshot(dt_now()))]
+        # the ledger, walked with the same keys
+        ledger, today = runtime.ledger_reader(), dt_now().date()
+        view = ledger.view(today.replace(day=1), today, dt_now())
+        outputs += [repr(ledger), repr(ledger.keys), repr(view)]
         sim.malformed(times=1, route="jobs")  # not retried: no real waiting
         with pytest.raises(IonQError) as failed:
             reader.snapshot(dt_now())

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from budgetbot.ionq import UsageQuery
+from budgetbot.ledger.reconcile import LedgerReason
 from budgetbot.queue.model import QueueReader, QueueSnapshot
 from budgetbot.rules.findings import Burn, Finding
 from budgetbot.rules.loader import PolicySet
@@ -48,6 +49,13 @@ class CycleResult:
     #: Dry runs: budgets of policies with ``committed_at`` whose queue is not counted this
     #: cycle (not visible, or without an estimate): no committed finding can be made for them.
     uncounted: list[Burn] = field(default_factory=list)
+    #: IonQ requests the ledger cost this cycle, by kind (apart from the usage queries).
+    ledger_requests: dict[str, int] = field(default_factory=dict)
+    #: Buckets the ledger made exact, and why the others kept their bounds.
+    ledger_refined: int = 0
+    ledger_reasons: list[LedgerReason] = field(default_factory=list)
+    #: Why the ledger could not be read this cycle (figures are IonQ's alone), else None.
+    ledger_error: str | None = None
     fetch_seconds: float = 0.0
     evaluate_seconds: float = 0.0
 

@@ -13,6 +13,7 @@ import logging
 from collections import defaultdict
 
 from budgetbot.ionq import IonQError
+from budgetbot.ledger.figures import LedgerFigures
 from budgetbot.rules.engine import anomaly_since, burns_of, evaluate_plan
 from budgetbot.rules.planner import Plan, plan_cycle
 from budgetbot.store.db import FiredLevel
@@ -33,6 +34,8 @@ from .outbox import AlertPayload, encode
 __all__ = ["after_cycle", "decide", "deliver", "evaluate", "fetch", "plan", "record"]
 
 log = logging.getLogger("budgetbot.cycle")
+#: Reasons the ledger gave, logged one per line, at most this many per cycle.
+_REASONS_LOGGED = 10
 
 
 def plan(cycle: Cycle) -> bool:
@@ -62,13 +65,32 @@ def fetch(cycle: Cycle) -> bool:
     """Ask IonQ (through the cache), and read the queue when a policy counts it; an outage is
     noted, not raised."""
     try:
+        cycle.source.prepare(cycle.queries)  # the ledger, once for every query's days
         cycle.data = {q: cycle.source.series(q) for q in cycle.queries}
     except (IonQError, UsageDataError) as exc:
         cycle.result.error = str(exc)
+    _note_ledger(cycle)
     if cycle.result.error is None:
         _read_queue(cycle)
     cycle.result.fetch_seconds = cycle.timer() - cycle.started
     return True
+
+
+def _note_ledger(cycle: Cycle) -> None:
+    """What the ledger cost and which buckets it could not make exact (the cycle log says)."""
+    ledger = cycle.source.refiner
+    if not isinstance(ledger, LedgerFigures):
+        return
+    result = cycle.result
+    result.ledger_requests = dict(ledger.requests)
+    result.ledger_error = ledger.error
+    result.ledger_reasons = list(ledger.reasons)
+    result.ledger_refined = ledger.refined
+    kept = [r for r in ledger.reasons if r.kind != "unread"]
+    for reason in kept[:_REASONS_LOGGED]:
+        log.info("ledger: figures kept as bounds for %s", reason)
+    if len(kept) > _REASONS_LOGGED:
+        log.info("ledger: %d more buckets kept as bounds", len(kept) - _REASONS_LOGGED)
 
 
 def _read_queue(cycle: Cycle) -> None:
@@ -196,6 +218,10 @@ def _log_cycle(cycle: Cycle) -> None:
                 "queue_requests": result.queue_requests,
                 "queue_jobs": None if cycle.queue is None else len(cycle.queue.jobs),
                 "queue_error": result.queue_error,
+                "ledger_requests": result.ledger_requests,
+                "ledger_refined": result.ledger_refined,
+                "ledger_bounded": sum(r.kind != "unread" for r in result.ledger_reasons),
+                "ledger_error": result.ledger_error,
                 "fetch_s": round(result.fetch_seconds, 3),
                 "evaluate_s": round(result.evaluate_seconds, 3),
             }

@@ -30,8 +30,10 @@ def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) ->
     A threshold fires once per policy, group, period and level; state is kept in DATABASE_URL
     (default sqlite:///budgetbot.db). Without SLACK_BOT_TOKEN alerts print here. Policies with
     committed_at also read IonQ's queue (IONQ_API_KEY and IONQ_PROJECT_KEYS); a dry run says
-    which of their budgets cannot be checked ("queue not visible"). Exits 1 when a
-    notification could not be delivered (it stays queued for the next cycle).
+    which of their budgets cannot be checked ("queue not visible"). With BUDGETBOT_LEDGER on
+    (default off), groups outside IonQ's top 5 get exact figures from the job ledger where it
+    adds up, so budgets on them can alert. Exits 1 when a notification could not be delivered
+    (it stays queued for the next cycle).
 
     Example: budgetbot check --dry-run --now 2026-11-20T12:00:00Z
     """
@@ -41,7 +43,7 @@ def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) ->
     runtime = Runtime(settings)
     notifiers = runtime.notifiers()
     with friendly_errors(), runtime:
-        source = runtime.usage_source(at.date())
+        source = runtime.usage_source(at=at)
         store = runtime.store()
         result = run_check(
             rules,

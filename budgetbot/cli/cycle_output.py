@@ -39,6 +39,13 @@ def print_cycle(result: CycleResult, now: dt.datetime, *, dry_run: bool) -> None
                 f"  committed spend not checked: {burn.rule} for"
                 f" {safe_terminal(burn.group_name)}: {queue_text(burn.queue, burn.measure)}"
             )
+    if dry_run:
+        _print_ledger(result)
+    if result.ledger_error:
+        click.echo(
+            f"  figures are IonQ's alone: the job ledger is unavailable: {result.ledger_error}",
+            err=True,
+        )
     if result.queue_error:
         click.echo(
             f"  committed spend not checked: IonQ queue unavailable: {result.queue_error}",
@@ -57,8 +64,25 @@ def print_cycle(result: CycleResult, now: dt.datetime, *, dry_run: bool) -> None
             if result.queue_requests
             else ""
         )
+        + (
+            f" {sum(result.ledger_requests.values())} IonQ ledger requests,"
+            if result.ledger_requests
+            else ""
+        )
         + f" {len(result.findings)} findings, {len(result.to_notify)} to notify"
         + ("" if dry_run else f", {len(result.sent)} sent, {len(result.failed)} failed")
         + (f", {len(result.waiting)} being sent by another process" if result.waiting else ""),
         err=True,
     )
+
+
+#: Buckets the ledger could not make exact, listed on a dry run (the log has each cycle's).
+_REASONS_SHOWN = 10
+
+
+def _print_ledger(result: CycleResult) -> None:
+    kept = [r for r in result.ledger_reasons if r.kind != "unread"]
+    for reason in kept[:_REASONS_SHOWN]:
+        click.echo(f"  kept as bounds (the ledger does not add up): {safe_terminal(str(reason))}")
+    if len(kept) > _REASONS_SHOWN:
+        click.echo(f"  kept as bounds: {len(kept) - _REASONS_SHOWN} more buckets")

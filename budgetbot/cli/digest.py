@@ -44,7 +44,7 @@ def digest(
         names = ", ".join(d.name for d in rules.digests) or "none defined"
         raise click.UsageError(f"no digest named {name!r} (digests: {names})")
     with friendly_errors(), Runtime(settings) as runtime:
-        source = runtime.usage_source(at.date())
+        source = runtime.usage_source(at=at)
         store = runtime.store()
         if dry_run:
             for d in chosen:

@@ -55,7 +55,8 @@ def report(
     GROUPING is project, user, job or org; MODALITY daily, weekly or monthly (the bucket size);
     RANGE is 7d, 4w, 3m, this-month, last-month, this-week, last-week or
     YYYY-MM-DD..YYYY-MM-DD (default: four buckets up to today). Figures outside IonQ's
-    top-5 lists are marked as bounds. Reads IONQ_API_KEY, IONQ_ORG_ID, IONQ_BASE_URL.
+    top-5 lists are marked as bounds, unless BUDGETBOT_LEDGER (default off) is on and the job
+    ledger makes them exact. Reads IONQ_API_KEY, IONQ_ORG_ID, IONQ_BASE_URL.
 
     Example: budgetbot report project weekly 4w --now 2026-11-20T12:00:00Z
     """
@@ -63,7 +64,7 @@ def report(
     with friendly_errors():
         parse_range(range_text, modality, at.date())  # a usage error needs no settings
     with friendly_errors(), Runtime(Settings()) as runtime:
-        source = runtime.usage_source(cached=False)
+        source = runtime.usage_source(cached=False, at=at, ledger=True)
         result = fetch_report(source, grouping, modality, range_text, at, top=top)
     click.echo(report_json(result) if as_json else render_report(result), nl=False)
     if as_json:

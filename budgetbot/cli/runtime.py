@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from budgetbot.ionq import IonQClient
+from budgetbot.ledger.figures import LedgerFigures, RecentLedger
+from budgetbot.ledger.reconcile import LedgerSource
 from budgetbot.rules import PolicySet
 from budgetbot.settings import Settings
 from budgetbot.store import Store
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
     from budgetbot.alerts.cycle import HomeHook
     from budgetbot.alerts.notifiers import Notifier
+    from budgetbot.ledger.walk import LedgerReader
     from budgetbot.queue.reader import IonQQueueReader
     from budgetbot.slack.deps import Deps
 
@@ -46,7 +49,9 @@ class Runtime:
 
     ``ionq_endpoint`` (base URL, organization id, key) overrides the IonQ settings (the demo's
     simulator) and ``ionq_project_keys`` IONQ_PROJECT_KEYS (the simulator's project keys);
-    ``store`` an already open store (the demo's throwaway one). ``ionq_limits``
+    ``store`` an already open store (the demo's throwaway one); ``ledger`` the ledger the
+    figures are refined with when BUDGETBOT_LEDGER is on (default: IonQ's completed jobs walked
+    with every key, :meth:`ledger_source`). ``ionq_limits``
     (deadline in seconds, attempts) bounds IonQ calls where someone waits for them (``serve``).
     Safe to share between threads: each connection is built once under a lock.
     """
@@ -60,6 +65,7 @@ class Runtime:
         ionq_limits: tuple[float, int] | None = None,
         ionq_project_keys: Sequence[SecretStr | str] | None = None,
         store: Store | None = None,
+        ledger: LedgerSource | None = None,
     ) -> None:
         self.settings = settings
         self._now = now
@@ -67,9 +73,11 @@ class Runtime:
         self._limits = ionq_limits
         self._project_keys = ionq_project_keys
         self._store = store
+        self._ledger_source = ledger
         self._ionq: IonQClient | None = None
         self._cache: UsageCache | None = None
         self._queue: IonQQueueReader | None = None
+        self._ledger: LedgerReader | None = None
         self._slack: WebClient | None = None
         self._notifiers: list[Notifier] | None = None
         self._closed = False
@@ -122,28 +130,66 @@ class Runtime:
             if self._queue is None:
                 from budgetbot.queue.reader import IonQQueueReader
 
-                main = self.ionq()
-                keys = self._project_keys
-                if keys is None:
-                    keys = self.settings.project_keys
-                clients = [main]
-                for position, key in enumerate(keys, start=1):
-                    if any(client.has_key(key) for client in clients):
-                        continue  # the same key twice would read the same queue twice
-                    label = f"IONQ_PROJECT_KEYS key {position}"
-                    clients.append(main.with_key(key, key_label=label))
-                self._queue = IonQQueueReader(clients, self.store())
+                self._queue = IonQQueueReader(self._job_clients(), self.store())
             return self._queue
 
-    def usage_source(self, today: dt.date | None = None, *, cached: bool = True) -> UsageSource:
+    def ledger_reader(self) -> LedgerReader:
+        """The process's ledger walk: the same keys as the queue reader (IONQ_API_KEY's client
+        and one per project key), the ledger and its walk marks kept in the store."""
+        with self._lock:
+            if self._ledger is None:
+                from budgetbot.ledger.walk import LedgerReader
+
+                self._ledger = LedgerReader(self._job_clients(), self.store())
+            return self._ledger
+
+    def _job_clients(self) -> list[IonQClient]:
+        """IONQ_API_KEY's client, then one per distinct project key (sharing its connections),
+        each counting its own requests (a reader's counts are its own)."""
+        main = self.ionq()
+        keys = self._project_keys
+        if keys is None:
+            keys = self.settings.project_keys
+        clients = [main.counted_apart()]
+        for position, key in enumerate(keys, start=1):
+            if any(client.has_key(key) for client in clients):
+                continue  # the same key twice would read the same jobs twice
+            label = f"IONQ_PROJECT_KEYS key {position}"
+            clients.append(main.with_key(key, key_label=label))
+        return clients
+
+    def ledger_source(self) -> LedgerSource:
+        """What the figures are refined with (BUDGETBOT_LEDGER): the walk of every key's
+        completed jobs, a recent view used again (:class:`RecentLedger`), unless the runtime
+        was given another."""
+        with self._lock:
+            self._open()
+            if self._ledger_source is None:
+                self._ledger_source = RecentLedger(self.ledger_reader())
+            return self._ledger_source
+
+    def usage_source(
+        self,
+        today: dt.date | None = None,
+        *,
+        cached: bool = True,
+        at: dt.datetime | None = None,
+        ledger: bool | None = None,
+    ) -> UsageSource:
         """A fresh usage source (its own memo) over the shared client and cache.
 
         ``cached=False`` reads IonQ only (reports, backtests and the demo keep no state).
+        With BUDGETBOT_LEDGER on, the figures are refined by the ledger read at ``at`` (default
+        now) — for cached sources, or where ``ledger`` says so.
         """
+        at = at or self._now()
+        refiner = None
+        if self.settings.budgetbot_ledger and (cached if ledger is None else ledger):
+            refiner = LedgerFigures(self.ledger_source(), at)
         if not cached:
-            return UsageSource(self.ionq())
+            return UsageSource(self.ionq(), refiner=refiner)
         client, cache = self.ionq(), self.cache()
-        return UsageSource(client, cache=cache, today=today or self._now().date())
+        return UsageSource(client, cache=cache, today=today or at.date(), refiner=refiner)
 
     def slack_client(self) -> WebClient | None:
         """The Slack Web API client, or None without SLACK_BOT_TOKEN."""
@@ -195,7 +241,7 @@ class Runtime:
                 return
             self._closed = True
             ionq, store = self._ionq, self._store
-            self._ionq = self._cache = self._queue = None
+            self._ionq = self._cache = self._queue = self._ledger = None
             self._store = None
         if ionq is not None:
             ionq.close()
@@ -237,7 +283,7 @@ def slack_deps(
     from budgetbot.slack.deps import Deps
 
     def usage_source() -> UsageSource:
-        return runtime.usage_source(now().date())
+        return runtime.usage_source(at=now())
 
     return Deps(
         rules=rules,

@@ -75,7 +75,7 @@ def schedule(
             now = clock()
             run_check(
                 rules,
-                runtime.usage_source(now.date()),
+                runtime.usage_source(at=now),
                 store,
                 notifiers,
                 now,
@@ -87,7 +87,7 @@ def schedule(
         def digest_job(d: Digest) -> Callable[[dt.datetime], None]:
             def run(when: dt.datetime) -> None:
                 now = clock()
-                source = runtime.usage_source(now.date())
+                source = runtime.usage_source(at=now)
                 if post_digest(d, rules, source, store, when, now, queue_reader):
                     log.info("digest %s for %s queued", d.name, when.isoformat())
                 deliver_pending(store, notifiers, now)

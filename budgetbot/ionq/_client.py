@@ -14,7 +14,7 @@ import random
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -135,9 +135,15 @@ class IonQClient:
         A copy rather than a new construction, so the process's connections stay built in one
         place (``cli/runtime.py``) and no setting of this client is forgotten.
         """
-        other = copy.copy(self)
+        other = self.counted_apart()
         other._api_key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
         other.key_label = key_label
+        return other
+
+    def counted_apart(self) -> IonQClient:
+        """This client (same key, connections and limits) with its own request counts, so two
+        readers sharing a key each count only their own requests."""
+        other = copy.copy(self)
         other._owns_http = False
         other.request_count = 0
         other.requests = Counter()
@@ -179,8 +185,17 @@ class IonQClient:
         The listing is returned whole or not at all: a page that is refused, a cursor seen
         before, or more than ``max_pages`` pages raise an ``IonQError``.
         """
+        return [
+            job for page in self.job_pages(status, limit=limit, max_pages=max_pages) for job in page
+        ]
+
+    def job_pages(
+        self, status: JobStatus | str, *, limit: int = PAGE_SIZE, max_pages: int = MAX_PAGES
+    ) -> Iterator[list[Job]]:
+        """The pages of ``GET /jobs?status=…`` (newest first), one request each, as the caller
+        reads them: a caller that has seen enough stops asking. A cursor seen before, or more
+        than ``max_pages`` pages, raise ``IonQResponseError``."""
         status = JobStatus(status)
-        found: list[Job] = []
         cursor: str | None = None
         seen: set[str] = set()
         for _ in range(max_pages):
@@ -188,9 +203,9 @@ class IonQClient:
             page = self._call(
                 "jobs", "GET", "/jobs", lambda text: parse_jobs_page(text, status), params
             )
-            found.extend(page.jobs)
+            yield page.jobs
             if not page.next:
-                return found
+                return
             if page.next in seen:
                 raise IonQResponseError(
                     f"IonQ's paging of GET /jobs?status={status.value} came back to a cursor it"

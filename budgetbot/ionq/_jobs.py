@@ -68,6 +68,8 @@ class JobStats(_Wire):
     """The part of a job's ``stats`` budgetbot reads (circuit jobs carry it; others may not)."""
 
     predicted_quantum_compute_time_us: TimeUs | None = None
+    billed_quantum_compute_time_us: TimeUs | None = None
+    """The QPU time IonQ billed (a completed job)."""
 
 
 class Job(_Wire):
@@ -86,11 +88,19 @@ class Job(_Wire):
     submitted_at: dt.datetime | None = None
     """Aware (a time without an offset is read as UTC)."""
     started_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    """When it completed (its UTC day is the day IonQ bills it on)."""
     predicted_wait_time_ms: Annotated[int, Field(ge=0)] | None = None
     stats: JobStats | None = None
 
     @field_validator(
-        "name", "backend", "submitted_at", "started_at", "predicted_wait_time_ms", mode="wrap"
+        "name",
+        "backend",
+        "submitted_at",
+        "started_at",
+        "completed_at",
+        "predicted_wait_time_ms",
+        mode="wrap",
     )
     @classmethod
     def _shown_only(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
@@ -105,7 +115,7 @@ class Job(_Wire):
         # ``stats`` is a job-type-specific object: anything else carries nothing we read.
         return value if isinstance(value, dict) or value is None else None
 
-    @field_validator("submitted_at", "started_at", mode="after")
+    @field_validator("submitted_at", "started_at", "completed_at", mode="after")
     @classmethod
     def _utc(cls, value: dt.datetime | None) -> dt.datetime | None:
         if value is not None and value.tzinfo is None:
@@ -116,6 +126,11 @@ class Job(_Wire):
     def predicted_us(self) -> Decimal | None:
         """The predicted QPU time in microseconds, where IonQ gives it."""
         return None if self.stats is None else self.stats.predicted_quantum_compute_time_us
+
+    @property
+    def billed_us(self) -> Decimal | None:
+        """The billed QPU time in microseconds, where IonQ gives it."""
+        return None if self.stats is None else self.stats.billed_quantum_compute_time_us
 
 
 class JobsPage(_Wire):

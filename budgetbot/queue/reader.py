@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,8 +27,8 @@ from budgetbot.ionq import (
     IonQNotFound,
     IonQResponseError,
     Job,
-    Whoami,
 )
+from budgetbot.ionq.keys import KeyRing
 from budgetbot.store import JobEstimate, Store
 
 from .model import QUEUED_STATUSES, QueuedJob, QueueSnapshot
@@ -66,12 +65,10 @@ class IonQQueueReader:
         *,
         page_size: int | None = None,
     ) -> None:
-        if not clients:
-            raise ValueError("the queue reader needs at least one IonQ client")
-        self.clients = tuple(clients)
+        self.keys = KeyRing(clients, log)
+        self.clients = self.keys.clients
         self.store = store
         self.page_size = page_size
-        self._whoami: dict[int, Whoami] = {}
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -84,7 +81,7 @@ class IonQQueueReader:
         key refused); a single refused key only leaves its project uncovered.
         """
         with self._lock:
-            before = self._requests()
+            before = self.keys.requests()
             listing = self._list()
             estimates = self._estimates(listing, now)
             projects = self.store.group_names("project")
@@ -94,7 +91,7 @@ class IonQQueueReader:
                 for job_id, (job, _) in sorted(listing.jobs.items())
             )
             seen_projects = {j.project_id for j in jobs if j.project_id is not None}
-            spent = self._requests() - before
+            spent = self.keys.requests() - before
             return QueueSnapshot(
                 at=now,
                 jobs=jobs,
@@ -110,14 +107,12 @@ class IonQQueueReader:
         listing = _Listing()
         for index, client in enumerate(self.clients):
             try:
-                who = self._who(index, client)
+                who = self.keys.who(index)
                 # Statuses in the order jobs move through them: a job that moves on between two
                 # calls is listed twice (kept once), never missed.
                 found = [job for status in QUEUED_STATUSES for job in self._jobs(client, status)]
             except IonQAuthError as exc:
-                known = self._whoami.get(index)
-                named = f" (IonQ names it {known.key_name!r})" if known and known.key_name else ""
-                log.warning("%s%s; the queue of that key's project is not read", exc, named)
+                self.keys.refused(index, exc, "the queue of that key's project")
                 listing.refused.append(exc)
                 continue
             if who.project_id is not None:
@@ -127,19 +122,6 @@ class IonQQueueReader:
         if len(listing.refused) == len(self.clients):
             raise listing.refused[0]
         return listing
-
-    def _who(self, index: int, client: IonQClient) -> Whoami:
-        who = self._whoami.get(index)
-        if who is None:
-            who = client.whoami()
-            self._whoami[index] = who
-            log.info(
-                "%s is key %r%s",
-                client.key_label,
-                who.key_name or who.key_id,
-                f" of project {who.project_id}" if who.project_id else " (no project)",
-            )
-        return who
 
     def _jobs(self, client: IonQClient, status: str) -> list[Job]:
         if self.page_size is None:
@@ -182,12 +164,6 @@ class IonQQueueReader:
         if new:
             self.store.put_job_estimates(new)
         return {**stored, **new}
-
-    def _requests(self) -> Counter[str]:
-        total: Counter[str] = Counter()
-        for client in self.clients:
-            total.update(client.requests)
-        return total
 
 
 def _queued(job: Job, estimate: JobEstimate | None) -> QueuedJob:

@@ -12,7 +12,8 @@ touches the jobs *in its project*, as IonQ's v0.4 docs say)::
 
 Paging: ``limit`` defaults to ``DEFAULT_PAGE_SIZE`` and may be at most ``MAX_PAGE_SIZE`` (a larger
 or non-positive one answers 400); ``next`` is an opaque cursor, null on the last page. The listing
-looks back ``LISTED_DAYS`` days (the simulator's retention). A job of another project, or one not
+looks back ``LISTED_DAYS`` days (the simulator's retention: a quarter and a few days, so the
+ledger can back-fill the longest budget period). A job of another project, or one not
 submitted yet, answers 404, as an unknown id does.
 """
 
@@ -29,7 +30,7 @@ from typing import Any, Final
 
 from budgetbot.sim.answers import Fail, error
 from budgetbot.sim.model import Job, Project, SimOrg
-from budgetbot.sim.queue import BILLING_LAG_DAYS, JOB_STATUSES, QUEUED
+from budgetbot.sim.queue import BILLING_LAG_DAYS, JOB_STATUSES, LISTED_DAYS, QUEUED
 
 __all__ = [
     "COST_UNITS",
@@ -50,7 +51,6 @@ __all__ = [
 
 DEFAULT_PAGE_SIZE: Final = 25
 MAX_PAGE_SIZE: Final = 100
-LISTED_DAYS: Final = 31
 COST_UNITS: Final = ("usd", "credit")
 
 _LIST_PARAMS: Final = (

@@ -35,6 +35,7 @@ from typing import Any, Final, Literal
 from budgetbot.sim.queue import (
     BILLING_LAG_DAYS,
     CANCELLABLE,
+    LISTED_DAYS,
     QUEUED,
     Timeline,
     draw_timeline,
@@ -400,7 +401,7 @@ class SimOrg:
                     out.append(job)
         return out
 
-    def find(self, job_id: str, at: datetime, *, days: int = 31) -> Job | None:
+    def find(self, job_id: str, at: datetime, *, days: int = LISTED_DAYS) -> Job | None:
         """The job with this id if it was submitted by ``at`` and at most ``days`` days
         before it (the window the jobs endpoints look back over)."""
         at = _utc(at)

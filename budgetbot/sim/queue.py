@@ -22,6 +22,7 @@ __all__ = [
     "BILLING_LAG_DAYS",
     "CANCELLABLE",
     "JOB_STATUSES",
+    "LISTED_DAYS",
     "QUEUED",
     "Timeline",
     "draw_timeline",
@@ -49,6 +50,10 @@ _SUBMITTED_SECONDS: Final = (3, 60)
 
 BILLING_LAG_DAYS: Final = 2
 """A job completes on the day it was submitted or on one of the next two (30 h wait + 2 h run)."""
+
+LISTED_DAYS: Final = 100
+"""How many days back (by submission) the jobs endpoints list and find jobs: a quarter, the
+longest budget period, plus the days a job may wait (the ledger back-fills that far)."""
 
 
 @dataclass(frozen=True, slots=True)

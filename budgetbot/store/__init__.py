@@ -4,6 +4,13 @@ SQLite by default; any SQLAlchemy URL works. Unique keys make recording idempote
 twice, or by two processes, records each level and each notification once.
 """
 
-from .db import JobEstimate, SchemaTooNew, Store, StoredNotification
+from .db import JobEstimate, LedgerEntry, LedgerMark, SchemaTooNew, Store, StoredNotification
 
-__all__ = ["JobEstimate", "SchemaTooNew", "Store", "StoredNotification"]
+__all__ = [
+    "JobEstimate",
+    "LedgerEntry",
+    "LedgerMark",
+    "SchemaTooNew",
+    "Store",
+    "StoredNotification",
+]

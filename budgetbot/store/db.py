@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .dialect import _driver_url, _insert_ignoring_duplicates, _utc
+from .ledger import LedgerEntry, LedgerMark, LedgerQueries
 from .marks import UsageMark, UsageMarkQueries
 from .outbox import FiredLevel, OutboxQueries, StoredNotification
 from .queue import GroupScope, JobEstimate, QueueQueries
@@ -32,6 +33,8 @@ __all__ = [
     "FiredLevel",
     "GroupScope",
     "JobEstimate",
+    "LedgerEntry",
+    "LedgerMark",
     "SchemaTooNew",
     "Snooze",
     "Store",
@@ -57,11 +60,12 @@ class Ack:
     at: dt.datetime
 
 
-class Store(OutboxQueries, UsageMarkQueries, QueueQueries):
+class Store(OutboxQueries, UsageMarkQueries, QueueQueries, LedgerQueries):
     """The state store behind ``DATABASE_URL``: the outbox and fired levels
     (:class:`~budgetbot.store.outbox.OutboxQueries`), usage buckets and their marks
     (:class:`~budgetbot.store.marks.UsageMarkQueries`), job estimates and group names
-    (:class:`~budgetbot.store.queue.QueueQueries`), status, snoozes, acks and App Home
+    (:class:`~budgetbot.store.queue.QueueQueries`), the job ledger and its walk marks
+    (:class:`~budgetbot.store.ledger.LedgerQueries`), status, snoozes, acks and App Home
     viewers."""
 
     def __init__(

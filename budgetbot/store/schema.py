@@ -17,6 +17,8 @@ from .tables import (
     SCHEMA_VERSION,
     group_names,
     job_estimates,
+    job_ledger,
+    ledger_marks,
     meta,
     metadata,
     outbox,
@@ -76,10 +78,18 @@ def _queue_tables(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _ledger_tables(conn: Connection) -> None:
+    """Version 4: the job ledger and its walk marks (exact figures). Only new tables, made here
+    too so the step stands on its own."""
+    for table in (job_ledger, ledger_marks):
+        table.create(conn, checkfirst=True)
+
+
 #: Upgrades from version N-1 to N, applied in order by :func:`upgrade`.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _outbox_destinations,
     3: _queue_tables,
+    4: _ledger_tables,
 }
 
 

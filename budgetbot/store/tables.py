@@ -12,6 +12,8 @@ __all__ = [
     "group_names",
     "home_viewers",
     "job_estimates",
+    "job_ledger",
+    "ledger_marks",
     "meta",
     "metadata",
     "outbox",
@@ -23,7 +25,8 @@ __all__ = [
 
 #: 2: outbox rows name their destination; the unique key is (destination, dedup_key).
 #: 3: job estimates by job id and the names of projects and users (committed spend).
-SCHEMA_VERSION = 3
+#: 4: the job ledger (every completed job's billed cost) and how far each key was walked.
+SCHEMA_VERSION = 4
 #: The destination of people-facing notifications: Slack, or the terminal standing in for it.
 DEFAULT_DESTINATION = "chat"
 
@@ -168,4 +171,34 @@ group_names = sa.Table(
     sa.Column("group_id", sa.String(256), primary_key=True),
     sa.Column("name", sa.String(512), nullable=False),
     sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+#: Every completed job a key lists (``GET /jobs?status=completed``), once: its groups, when it
+#: completed and the UTC day IonQ bills it on, and its billed ``cost`` (``GET /jobs/{id}/cost``)
+#: once IonQ gives it — ``value`` in ``unit``, ``usd`` where the unit is USD; all three null
+#: while it is not billed. ``asked_at``: when its cost was last asked. Decimals are kept as text.
+job_ledger = sa.Table(
+    "job_ledger",
+    metadata,
+    sa.Column("job_id", sa.String(256), primary_key=True),
+    sa.Column("project_id", sa.String(256), nullable=True),
+    sa.Column("submitter_id", sa.String(256), nullable=False),
+    sa.Column("completed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("day", sa.Date, nullable=False, index=True),
+    sa.Column("unit", sa.String(32), nullable=True),
+    sa.Column("value", sa.String(64), nullable=True),
+    sa.Column("usd", sa.String(64), nullable=True),
+    sa.Column("billed_us", sa.String(64), nullable=True),
+    sa.Column("asked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+#: How far each key's completed listing was walked (by the key's id from ``/whoami``, never its
+#: value): every job it lists that was submitted from ``since`` on was seen by the walk that
+#: started at ``walked_at``.
+ledger_marks = sa.Table(
+    "ledger_marks",
+    metadata,
+    sa.Column("key_id", sa.String(256), primary_key=True),
+    sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("walked_at", sa.DateTime(timezone=True), nullable=False),
 )

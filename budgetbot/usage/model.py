@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from .measures import MEASURES, US_PER_HOUR, Figures, Measure
 
@@ -57,6 +58,19 @@ class Bound:
 ZERO_BOUND = Bound(ZERO, ZERO)
 
 
+_N = TypeVar("_N", Decimal, int)
+
+
+def _less(total: _N | None, parts: Iterable[_N | None]) -> _N | None:
+    """``total`` less the known ``parts`` (None: no total)."""
+    if total is None:
+        return None
+    for part in parts:
+        if part is not None:
+            total -= part
+    return total
+
+
 @dataclass(frozen=True)
 class Bucket:
     """One IonQ time bucket ``[start, end)`` with exact totals and its listed (top-5) groups.
@@ -82,8 +96,19 @@ class Bucket:
         total = self.totals.get(measure)
         if total is None:
             return None
-        known = sum((v for f in self.listed.values() if (v := f.get(measure)) is not None), ZERO)
-        return max(ZERO, total - known)
+        known = [f for f in self.listed.values() if f.get(measure) is not None]
+        # Subtract IonQ's own figures, then read the measure once: a derived measure (µs as
+        # hours) then rounds once, so a group's figure never exceeds the remainder it is in.
+        rest = measure.read(
+            Figures(
+                usd=_less(self.totals.usd, (f.usd for f in known)),
+                time_us=_less(self.totals.time_us, (f.time_us for f in known)),
+                jobs=_less(self.totals.jobs, (f.jobs for f in known)),
+            )
+        )
+        if rest is None:  # a measure that reads figures in another way
+            rest = total - sum((v for f in known if (v := f.get(measure)) is not None), ZERO)
+        return max(ZERO, rest)
 
     def cap(self, measure: Measure) -> Decimal | None:
         """The most any group whose figure is not listed can have had in this bucket."""

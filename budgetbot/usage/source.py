@@ -1,12 +1,14 @@
 """Where usage series come from: an IonQ client behind a small per-run memo.
 
 Within one run (a check cycle, a report) every distinct query is asked once, however many
-policies or reports need it.
+policies or reports need it. With a ``refiner`` (the ledger: ``ledger.figures.LedgerFigures``)
+every series is refined before anyone reads it, so every view of a run shows the same figures.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Protocol
 
 from budgetbot.ionq import UsageQuery, Usages
@@ -14,7 +16,7 @@ from budgetbot.ionq import UsageQuery, Usages
 from .model import UsageSeries
 from .normalize import normalize
 
-__all__ = ["UsageClient", "UsageSource"]
+__all__ = ["SeriesRefiner", "UsageClient", "UsageSource"]
 
 
 class UsageClient(Protocol):
@@ -23,6 +25,14 @@ class UsageClient(Protocol):
 
 class SeriesCache(Protocol):
     def series(self, query: UsageQuery, today: dt.date) -> UsageSeries: ...
+
+
+class SeriesRefiner(Protocol):
+    """Makes figures more exact where another source proves them (the ledger)."""
+
+    def prepare(self, queries: Iterable[UsageQuery]) -> None: ...
+
+    def refine(self, series: UsageSeries) -> UsageSeries: ...
 
 
 class UsageSource:
@@ -38,11 +48,18 @@ class UsageSource:
         *,
         cache: SeriesCache | None = None,
         today: dt.date | None = None,
+        refiner: SeriesRefiner | None = None,
     ) -> None:
         self._client = client
         self._cache = cache
         self._today = today
+        self.refiner = refiner
         self._memo: dict[UsageQuery, UsageSeries] = {}
+
+    def prepare(self, queries: Iterable[UsageQuery]) -> None:
+        """Say which queries this run will ask, so the refiner reads its source once for all."""
+        if self.refiner is not None:
+            self.refiner.prepare(queries)
 
     def series(self, query: UsageQuery) -> UsageSeries:
         found = self._memo.get(query)
@@ -51,5 +68,7 @@ class UsageSource:
                 found = self._cache.series(query, self._today)
             else:
                 found = normalize(self._client.usage(query), query)
+            if self.refiner is not None:
+                found = self.refiner.refine(found)
             self._memo[query] = found
         return found

@@ -184,6 +184,14 @@ def test_with_key_shares_the_connections(client, project_client):
     assert client.whoami().key_id
 
 
+def test_a_client_counted_apart_shares_the_key_and_connections_not_the_counts(client):
+    apart = client.counted_apart()
+    assert apart.whoami().key_id == client.whoami().key_id
+    assert apart.requests == {"whoami": 1} and client.requests == {"whoami": 1}
+    apart.close()  # not its connections to close
+    assert client.whoami().key_id and client.requests == {"whoami": 2}
+
+
 @pytest.fixture
 def own(sleep: RecordedSleep) -> Iterator[tuple[SimServer, IonQClient]]:
     """A simulator of its own (cancel and clone change the organization) and a project key's

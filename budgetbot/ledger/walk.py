@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
@@ -42,7 +43,7 @@ from budgetbot.usage.measures import Figures
 
 from .model import LedgerDay, LedgerView
 
-__all__ = ["QUEUE_WINDOW", "REQUEST_KINDS", "SETTLE_WINDOW", "LedgerReader"]
+__all__ = ["MIN_INTERVAL", "QUEUE_WINDOW", "REQUEST_KINDS", "SETTLE_WINDOW", "LedgerReader"]
 
 log = logging.getLogger("budgetbot.ledger")
 
@@ -57,6 +58,19 @@ QUEUE_WINDOW: Final = dt.timedelta(days=2)
 PAGE_SIZE: Final = 100
 
 _ZERO = Decimal(0)
+_ONE_DAY = dt.timedelta(days=1)
+#: Views asked within this long of a walk read the ledger as that walk left it.
+MIN_INTERVAL: Final = dt.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class _Walked:
+    """One walk of every key: when, from which day, the projects covered, the first full day."""
+
+    at: dt.datetime
+    start: dt.date
+    covered: frozenset[str]
+    first: dt.date
 
 
 class LedgerReader:
@@ -74,12 +88,15 @@ class LedgerReader:
         page_size: int = PAGE_SIZE,
         settle_window: dt.timedelta = SETTLE_WINDOW,
         queue_window: dt.timedelta = QUEUE_WINDOW,
+        min_interval: dt.timedelta = MIN_INTERVAL,
     ) -> None:
         self.keys = KeyRing(clients, log)
         self.store = store
         self.page_size = page_size
         self.settle_window = settle_window
         self.queue_window = queue_window
+        self.min_interval = min_interval
+        self._last: _Walked | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -88,47 +105,34 @@ class LedgerReader:
     def view(self, start: dt.date, end: dt.date, now: dt.datetime) -> LedgerView:
         """The ledger over ``[start, end)`` at ``now``, after walking what completed since the
         last call. ``start`` is how far back the caller needs figures (the longest open period):
-        a first walk back-fills only that far.
+        a first walk back-fills only that far. Within ``min_interval`` of a walk that reached
+        back to ``start``, no walk: the view is the ledger as that walk left it (its ``at``).
 
         Raises ``IonQError`` when IonQ cannot be read (an outage, an answer refused, or every key
         refused); a single refused key only leaves its project uncovered.
         """
         with self._lock:
             before = self.keys.requests()
-            covered: set[str] = set()
-            walked: list[dt.date] = []
-            refused: list[IonQAuthError] = []
-            usable: set[int] = set()
-            listed: set[str | None] = set()
-            for index, client in enumerate(self.keys.clients):
-                try:
-                    who = self.keys.who(index)
-                    # Two keys of one project (the organization's key names one) list the
-                    # same jobs: the first one walks them.
-                    if who.project_id not in listed:
-                        walked.append(self._walk(who, client, start, now))
-                        listed.add(who.project_id)
-                except IonQAuthError as exc:
-                    self.keys.refused(index, exc, "the ledger of that key's project")
-                    refused.append(exc)
-                    continue
-                usable.add(index)
-                if who.project_id is not None:
-                    covered.add(who.project_id)
-            if len(refused) == len(self.keys.clients):
-                raise refused[0]
-            self._settle(now, usable)
+            last = self._last
+            if (
+                last is None
+                or start < last.start
+                or not dt.timedelta(0) <= now - last.at < self.min_interval
+            ):
+                last = self._last = self._walk_all(start, now)
+            # else: walked a moment ago (many views of one run, or several slash commands at
+            # once): the ledger as that walk left it
             entries = self.store.ledger_days(start, end)
-            first = max(max(walked), start)
-            last = min(end, now.date() + dt.timedelta(days=1))
             days = {
-                day: _day(day, [e for e in entries if e.day == day]) for day in _days(first, last)
+                day: _day(day, [e for e in entries if e.day == day])
+                for day in _days(max(last.first, start), min(end, last.at.date() + _ONE_DAY))
             }
+            covered = set(last.covered)
             projects = self.store.group_names("project")
             seen = {e.project_id for e in entries if e.project_id is not None}
             spent = self.keys.requests() - before
             return LedgerView(
-                at=now,
+                at=last.at,
                 start=start,
                 end=end,
                 days=days,
@@ -139,6 +143,33 @@ class LedgerReader:
             )
 
     # -- the walk ---------------------------------------------------------------------------------
+
+    def _walk_all(self, start: dt.date, now: dt.datetime) -> _Walked:
+        """Walk every key (each project once), then ask again the costs not billed yet."""
+        covered: set[str] = set()
+        walked: list[dt.date] = []
+        refused: list[IonQAuthError] = []
+        usable: set[int] = set()
+        listed: set[str | None] = set()
+        for index, client in enumerate(self.keys.clients):
+            try:
+                who = self.keys.who(index)
+                # Two keys of one project (the organization's key names one) list the same
+                # jobs: the first one walks them.
+                if who.project_id not in listed:
+                    walked.append(self._walk(who, client, start, now))
+                    listed.add(who.project_id)
+            except IonQAuthError as exc:
+                self.keys.refused(index, exc, "the ledger of that key's project")
+                refused.append(exc)
+                continue
+            usable.add(index)
+            if who.project_id is not None:
+                covered.add(who.project_id)
+        if len(refused) == len(self.keys.clients):
+            raise refused[0]
+        self._settle(now, usable)
+        return _Walked(now, start, frozenset(covered), max(walked))
 
     def _walk(self, who: Whoami, client: IonQClient, start: dt.date, now: dt.datetime) -> dt.date:
         """Walk one key's completed jobs into the store; returns the first day it has walked."""

@@ -22,7 +22,7 @@ from budgetbot.ionq import (
     UsageQuery,
 )
 from budgetbot.ledger import LedgerView
-from budgetbot.ledger.walk import QUEUE_WINDOW, SETTLE_WINDOW, LedgerReader
+from budgetbot.ledger.walk import MIN_INTERVAL, QUEUE_WINDOW, SETTLE_WINDOW, LedgerReader
 from budgetbot.settings import Settings
 from budgetbot.sim import SimOrg, SimServer
 from budgetbot.store import Store
@@ -309,3 +309,22 @@ def test_two_keys_of_one_project_walk_it_once(client, sim, org, store):
     alone = reader_for(client, sim, org, Store.memory(), [1]).view(MONTH, END, NOW)
     assert view.requests["jobs"] == alone.requests["jobs"]
     assert view.days == alone.days
+
+
+def test_views_within_a_minute_of_a_walk_read_it_without_asking_ionq(client, sim, org, store):
+    reader = reader_for(client, sim, org, store, [1])
+    first = reader.view(MONTH, END, NOW)
+    sim.reset()
+    soon = NOW + MIN_INTERVAL / 2
+    sim.now = soon
+    again = reader.view(MONTH + dt.timedelta(days=3), END, soon)
+    assert sim.requests == [] and sum(again.requests.values()) == 0
+    assert again.at == NOW and again.covered == first.covered
+    assert again.days == {d: v for d, v in first.days.items() if d >= again.start}
+    # Further back than that walk reached, or a minute on: a walk.
+    assert reader.view(MONTH - dt.timedelta(days=3), END, soon).requests["jobs"] >= 2
+    sim.reset()
+    later = NOW + MIN_INTERVAL * 2
+    sim.now = later
+    assert reader.view(MONTH, END, later).at == later
+    assert sim.route_requests("jobs")

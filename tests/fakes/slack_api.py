@@ -771,7 +771,7 @@ def block_kit_errors(blocks: Any, *, max_blocks: int = MAX_MESSAGE_BLOCKS) -> li
     """What Slack would refuse in ``blocks`` (empty when it takes them), per Block Kit's limits:
     blocks per message or view, header 150 and section 3,000 characters, 10 fields of 2,000,
     1 to 10 context elements, 25 actions elements, button text 75, value 2,000, URL 3,000,
-    ids 255."""
+    ids 255, a confirm dialog's plain-text title 100, text 300 and buttons 30."""
     if not isinstance(blocks, list):
         return ["blocks is not a list"]
     errors = []
@@ -814,8 +814,33 @@ def block_kit_errors(blocks: Any, *, max_blocks: int = MAX_MESSAGE_BLOCKS) -> li
                     errors.append(f"{where}: button value over 2,000 or url over 3,000")
                 if len(str(e.get("action_id", ""))) > 255:
                     errors.append(f"{where}: action_id over 255")
+                if "confirm" in e:
+                    errors += _confirm_errors(e["confirm"], where)
         elif kind != "divider":
             errors.append(f"{where}: not a block type budgetbot uses")
+    return errors
+
+
+#: A confirm dialog's parts: each plain_text, at most this long (title and text required).
+_CONFIRM_LIMITS = {"title": 100, "text": 300, "confirm": 30, "deny": 30}
+
+
+def _confirm_errors(confirm: Any, where: str) -> list[str]:
+    """What Slack refuses in a button's confirm dialog."""
+    if not isinstance(confirm, dict):
+        return [f"{where}: confirm is not an object"]
+    errors = []
+    for part, limit in _CONFIRM_LIMITS.items():
+        obj = confirm.get(part)
+        if obj is None and part in ("confirm", "deny"):
+            continue
+        text = _text_of(obj)
+        if not isinstance(obj, dict) or obj.get("type") != "plain_text" or text is None:
+            errors.append(f"{where}: confirm.{part} must be plain_text")
+        elif not 0 < len(text) <= limit:
+            errors.append(f"{where}: confirm.{part} of {len(text)} characters (1 to {limit})")
+    if confirm.get("style") not in (None, "primary", "danger"):
+        errors.append(f"{where}: confirm.style must be primary or danger")
     return errors
 
 

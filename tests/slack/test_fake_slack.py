@@ -7,7 +7,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from tests.fakes.slack_api import FakeSlack, manifest_scopes
+from budgetbot.render.slack_text import fit_blocks
+from tests.fakes.slack_api import FakeSlack, block_kit_errors, manifest_scopes
 from tests.slack.conftest import TOKEN
 
 
@@ -123,3 +124,22 @@ def test_group_members_ephemerals_and_scopes() -> None:
             assert refused.value.response["error"] == "missing_scope"
             assert refused.value.response["needed"] == needed
         assert client.chat_postMessage(channel="#c", text="x")["ok"]
+
+
+def test_confirm_dialogs_are_held_to_slacks_limits() -> None:
+    def button(confirm: object) -> list[dict[str, object]]:
+        element = {"type": "button", "text": {"type": "plain_text", "text": "Go"}, "value": "v"}
+        return [{"type": "actions", "elements": [{**element, "confirm": confirm}]}]
+
+    def plain(text: str) -> dict[str, str]:
+        return {"type": "plain_text", "text": text}
+
+    good = {"title": plain("Sure?"), "text": plain("x" * 300), "confirm": plain("Yes")}
+    assert block_kit_errors(button(good)) == []
+    assert block_kit_errors(button({**good, "title": plain("t" * 101)}))
+    assert block_kit_errors(button({**good, "text": {"type": "mrkdwn", "text": "x"}}))
+    assert block_kit_errors(button({**good, "deny": plain("n" * 31)}))
+    assert block_kit_errors(button({"text": plain("no title")}))
+    # The renderers' last guard cuts a dialog to fit.
+    long = {**good, "title": plain("t" * 500), "text": plain("x" * 900)}
+    assert block_kit_errors(fit_blocks(button(long))) == []

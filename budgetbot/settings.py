@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +54,11 @@ class Settings(BaseSettings):
     )
     budgetbot_default_channel: str | None = Field(
         None, description="Slack channel for rules without `channel:`"
+    )
+    budgetbot_actions: Literal["on", "dry-run", "off"] = Field(
+        "on",
+        description="Budget actions: on (propose and cancel), dry-run (propose, say what would"
+        " be cancelled, cancel nothing) or off (propose nothing)",
     )
 
     def require_ionq(self) -> tuple[str, str, SecretStr]:

@@ -46,12 +46,15 @@ ACTION_MODES: Final[tuple[ActionMode, ...]] = ("on", "dry-run", "off")
 #: a retry resumes it).
 ActionState = Literal["proposed", "approved", "done", "failed"]
 
-#: What a call of :func:`budgetbot.actions.approve` found or did:
+#: What a call of :func:`budgetbot.actions.execute.approve` found or did:
 #: ``done`` (cancelled now or earlier: see ``first``), ``dry_run`` (would cancel; nothing was),
+#: ``proposed`` (waiting for an approver: :func:`~budgetbot.actions.execute.load_outcome` only),
 #: ``expired`` (the period is over), ``in_progress`` (another click or process is cancelling),
 #: ``failed`` (IonQ refused: ``message`` says why; clicking again retries), ``unknown`` (no such
 #: proposal), ``off`` (``BUDGETBOT_ACTIONS=off``).
-OutcomeState = Literal["done", "dry_run", "expired", "in_progress", "failed", "unknown", "off"]
+OutcomeState = Literal[
+    "done", "dry_run", "proposed", "expired", "in_progress", "failed", "unknown", "off"
+]
 
 #: A job's fate: ``cancelled``; ``started`` (it ran before it could be cancelled: reported, not
 #: cancelled); ``gone`` (no longer queued: finished, failed or cancelled by someone else);
@@ -59,7 +62,8 @@ OutcomeState = Literal["done", "dry_run", "expired", "in_progress", "failed", "u
 #: (recorded, IonQ not yet answered).
 JobResult = Literal["cancelled", "started", "gone", "refused", "would_cancel", "pending"]
 
-#: The way back: ``none`` (not asked), ``in_progress``, ``done``, ``failed`` (retry possible).
+#: The way back: ``none`` (not asked), ``in_progress``, ``done``, ``failed`` (some job could
+#: not be cloned; clicking again retries those IonQ refused before cloning).
 ResubmitState = Literal["none", "in_progress", "done", "failed"]
 
 AuditEvent = Literal[
@@ -151,9 +155,12 @@ class JobOutcome(_Frozen):
     #: Why not cancelled (``started``, ``refused``, ``gone``), for people.
     reason: str | None = None
     estimate_usd: Decimal | None = None
-    #: After a resubmit: the clone's job id, or why it could not be cloned.
+    #: After a resubmit: the clone's job id, or why it could not be cloned; ``clone_state`` is
+    #: ``started`` (asked), ``done``, ``failed`` (IonQ refused: asked again on the next click)
+    #: or ``unknown`` (the answer was lost: never asked again).
     clone_id: str | None = None
     clone_error: str | None = None
+    clone_state: str | None = None
 
 
 class Outcome(_Frozen):

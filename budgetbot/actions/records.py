@@ -30,7 +30,9 @@ __all__ = [
     "audit_rows",
     "claim",
     "finish",
+    "finish_clone",
     "load",
+    "mark_clone_started",
     "put_jobs",
     "unfinished",
 ]
@@ -129,6 +131,7 @@ def _job(row: Any) -> JobOutcome:
         estimate_usd=None if row.estimate_usd is None else Decimal(row.estimate_usd),
         clone_id=row.clone_id,
         clone_error=row.clone_error,
+        clone_state=row.clone_state,
     )
 
 
@@ -168,16 +171,21 @@ def claim(
     values: dict[str, Any],
     entries: Sequence[Audit] = (),
     dead_owner: str | None = None,
+    resubmit: Sequence[str] | None = None,
 ) -> bool:
-    """Take the action's lease when it is in one of ``states`` and no live process holds it,
-    setting ``values`` and writing ``entries`` in the same transaction; True if taken."""
+    """Take the action's lease when it is in one of ``states`` (and, given ``resubmit``, its
+    resubmit in one of those) and no live process holds it, setting ``values`` and writing
+    ``entries`` in the same transaction; True if taken."""
     free = [P.c.claimed_until.is_(None), P.c.claimed_until < now]
     if dead_owner is not None:
         free.append(P.c.claimed_by == dead_owner)
+    where = [P.c.id == proposal.id, P.c.state.in_(list(states)), sa.or_(*free)]
+    if resubmit is not None:
+        where.append(P.c.resubmit.in_(list(resubmit)))
     with store.engine.begin() as conn:
         taken = conn.execute(
             P.update()
-            .where(P.c.id == proposal.id, P.c.state.in_(list(states)), sa.or_(*free))
+            .where(*where)
             .values(
                 claimed_by=owner,
                 claimed_until=now + lease,
@@ -190,8 +198,15 @@ def claim(
     return bool(taken)
 
 
-def put_jobs(store: Store, proposal: Proposal, jobs: Sequence[JobOutcome]) -> None:
-    """Record ``jobs`` of the action (new ones added, known ones updated to what they say)."""
+def put_jobs(
+    store: Store,
+    proposal: Proposal,
+    jobs: Sequence[JobOutcome],
+    now: dt.datetime,
+    entries: Sequence[Audit] = (),
+) -> None:
+    """Record ``jobs`` of the action (new ones added, known ones updated to what they say),
+    with the audit ``entries`` of what changed, in one transaction."""
     if not jobs:
         return
     with store.engine.begin() as conn:
@@ -210,6 +225,7 @@ def put_jobs(store: Store, proposal: Proposal, jobs: Sequence[JobOutcome]) -> No
                 "reason": job.reason,
                 "clone_id": job.clone_id,
                 "clone_error": job.clone_error,
+                "clone_state": job.clone_state,
             }
             if job.job_id in known:
                 conn.execute(
@@ -221,6 +237,7 @@ def put_jobs(store: Store, proposal: Proposal, jobs: Sequence[JobOutcome]) -> No
                 conn.execute(
                     J.insert().values(proposal_id=proposal.id, job_id=job.job_id, **values)
                 )
+        _write_audit(conn, proposal, entries, now)
 
 
 def mark_clone_started(store: Store, proposal: Proposal, job_id: str) -> bool:
@@ -248,15 +265,18 @@ def finish_clone(
     error: str | None,
     by_user: str,
     now: dt.datetime,
+    *,
+    retryable: bool = False,
 ) -> None:
-    """Record a clone's result (``failed`` may be asked again: IonQ refused before cloning)."""
+    """Record a clone's result. ``retryable``: IonQ refused before cloning (asked again on the
+    next click); otherwise a failed clone stays ``unknown`` (IonQ may have made it) and is
+    never asked for again."""
+    state = "done" if clone_id else ("failed" if retryable else "unknown")
     with store.engine.begin() as conn:
         conn.execute(
             J.update()
             .where(J.c.proposal_id == proposal.id, J.c.job_id == job_id)
-            .values(
-                clone_state="done" if clone_id else "failed", clone_id=clone_id, clone_error=error
-            )
+            .values(clone_state=state, clone_id=clone_id, clone_error=error)
         )
         entry = (
             Audit("cloned", by_user, job_id, f"clone {clone_id}")
@@ -294,12 +314,11 @@ def audit(store: Store, proposal: Proposal, entries: Sequence[Audit], now: dt.da
 
 
 def unfinished(store: Store) -> list[str]:
-    """Ids of actions recorded and not finished (``approved``, or a resubmit under way)."""
+    """Ids of actions recorded and not finished: ``approved`` (under way, or interrupted) or
+    ``failed`` (IonQ refused; retried by a click, or by the cycle when automatic)."""
     with store.engine.connect() as conn:
         rows = conn.execute(
-            sa.select(P.c.id)
-            .where(sa.or_(P.c.state == "approved", P.c.resubmit == "in_progress"))
-            .order_by(P.c.created_at)
+            sa.select(P.c.id).where(P.c.state.in_(["approved", "failed"])).order_by(P.c.created_at)
         ).all()
     return [r.id for r in rows]
 

@@ -19,6 +19,7 @@ from budgetbot.store.db import FiredLevel
 from budgetbot.usage.normalize import UsageDataError
 
 from . import deliver as outbox_delivery
+from .act import proposal_notes
 from .cycle import Cycle
 from .decide import Reason, fired_key
 from .decide import decide as decide_findings
@@ -103,7 +104,8 @@ def evaluate(cycle: Cycle) -> bool:
 
 
 def decide(cycle: Cycle) -> bool:
-    """Dedup against fired levels, thread under the first alert, hold snoozed (rule, group)s."""
+    """Dedup against fired levels, thread under the first alert, hold snoozed (rule, group)s
+    (a dry run goes on to list proposals, then ends)."""
     result, store = cycle.result, cycle.store
     if result.error is not None:
         if cycle.dry_run:
@@ -116,12 +118,12 @@ def decide(cycle: Cycle) -> bool:
     snoozed = {key: s.until for key, s in store.active_snoozes(cycle.now).items()}
     result.decisions = decide_findings(result.findings, fired, started_threads, snoozed)
     result.evaluate_seconds = cycle.timer() - cycle.started - result.fetch_seconds
-    return not cycle.dry_run
+    return True
 
 
 def record(cycle: Cycle) -> bool:
-    """In the outbox, once per destination: the alerts decided, "back under" replies, and the
-    outage notices; the fired levels with them."""
+    """In the outbox, once per destination: the alerts decided, the proposals of budget
+    actions, "back under" replies, and the outage notices; the fired levels with them."""
     result, store, now = cycle.result, cycle.store, cycle.now
     if result.error is not None:
         record_outage(store, result.error, cycle.notice_channel, now, cycle.destinations)
@@ -141,6 +143,8 @@ def record(cycle: Cycle) -> bool:
         for d in result.decisions
         if d.notify
     ]
+    # Proposals are stored first and posted after their alerts, with the fired levels.
+    notes += proposal_notes(store, result.proposals, now)
     store.record(levels, notes, now, destinations=cycle.destinations)
     # Every budget's burn, once, when the App Home needs it; resolutions reuse it.
     if cycle.home is not None:
@@ -196,6 +200,8 @@ def _log_cycle(cycle: Cycle) -> None:
                 "queue_requests": result.queue_requests,
                 "queue_jobs": None if cycle.queue is None else len(cycle.queue.jobs),
                 "queue_error": result.queue_error,
+                "proposals": len(result.proposals),
+                "actions": [f"{o.proposal_id}:{o.state}" for o in result.actions],
                 "fetch_s": round(result.fetch_seconds, 3),
                 "evaluate_s": round(result.evaluate_seconds, 3),
             }

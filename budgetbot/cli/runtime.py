@@ -28,6 +28,7 @@ from budgetbot.usage.cache import UsageCache
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
+    from budgetbot.actions.outcomes import ActionRuntime
     from budgetbot.alerts.cycle import HomeHook
     from budgetbot.alerts.notifiers import Notifier
     from budgetbot.queue.reader import IonQQueueReader
@@ -134,6 +135,15 @@ class Runtime:
                     clients.append(main.with_key(key, key_label=label))
                 self._queue = IonQQueueReader(clients, self.store())
             return self._queue
+
+    def action_runtime(self) -> ActionRuntime:
+        """What budget actions need: the store, the queue reader's clients (IONQ_API_KEY's and
+        one per project key: a job is cancelled with a key that sees it) and
+        BUDGETBOT_ACTIONS."""
+        from budgetbot.actions.outcomes import ActionRuntime
+
+        clients = self.queue_reader().clients
+        return ActionRuntime(self.store(), clients, mode=self.settings.budgetbot_actions)
 
     def usage_source(self, today: dt.date | None = None, *, cached: bool = True) -> UsageSource:
         """A fresh usage source (its own memo) over the shared client and cache.

@@ -31,6 +31,7 @@ PURE = [
     "render/messages.py",
     "render/blocks.py",
     "render/alert_blocks.py",
+    "render/action_blocks.py",
     "render/block_kit.py",
     "render/budgets.py",
     "render/digest.py",

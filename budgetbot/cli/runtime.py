@@ -243,7 +243,8 @@ def slack_deps(
     runtime: Runtime, rules: PolicySet, *, now: Callable[[], dt.datetime] = utc_now
 ) -> Deps:
     """What ``serve``'s listeners need, from the shared runtime: one IonQ client and cache for
-    every request, the store, and ``runtime.close`` when the process stops."""
+    every request, the store, the budget action service (built on the first click), and
+    ``runtime.close`` when the process stops."""
     from budgetbot.slack.deps import Deps
 
     def usage_source() -> UsageSource:
@@ -256,4 +257,5 @@ def slack_deps(
         close=runtime.close,
         user_report_viewers=runtime.settings.user_report_viewers,
         store=runtime.store(),
+        actions=runtime.action_runtime,
     )

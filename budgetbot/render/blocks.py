@@ -284,12 +284,13 @@ USAGE = (
     "    range: `7d`, `4w`, `3m`, `this-month`, `last-month`, `this-week`, `last-week`"
     " or `YYYY-MM-DD..YYYY-MM-DD`; default `project weekly`, four buckets\n"
     "`/ionq-usage budgets`: every budget's burn this period\n"
+    "`/ionq-usage audit`: budget actions proposed, refused, approved and undone, newest first\n"
     "`/ionq-usage help`: this message\n"
     "Answers are visible only to you unless you add `share`."
 )
 _USAGE_TEXT = (
     "Usage: /ionq-usage [project|user|job|org] [daily|weekly|monthly] [range] [share],"
-    " /ionq-usage budgets, /ionq-usage help"
+    " /ionq-usage budgets, /ionq-usage audit, /ionq-usage help"
 )
 
 

@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
+from budgetbot.actions.audit import audit_entries
+from budgetbot.render.action_blocks import audit_message
 from budgetbot.render.blocks import Block, error_message, help_message, report_message
 from budgetbot.render.budgets import budgets_blocks
 from budgetbot.reports.build import Report
@@ -20,7 +22,7 @@ from budgetbot.reports.fetch import fetch_burns, fetch_report
 from budgetbot.reports.grammar import Command, GrammarError, parse_command, parse_range
 from budgetbot.rules.engine import plan
 from budgetbot.slack.deps import Deps
-from budgetbot.slack.replies import USER_SPEND_PRIVATE
+from budgetbot.slack.replies import NO_AUDIT, USER_SPEND_PRIVATE
 from budgetbot.usage import UsageSource
 
 __all__ = [
@@ -124,8 +126,12 @@ def answer(
     channel_id: str | None = None,
 ) -> Reply:
     """Fetch and render what ``command`` asks for at ``now``; raises IonQ and usage errors."""
-    source = deps.usage_source()
     response_type: ResponseType = "in_channel" if command.share else "ephemeral"
+    if command.kind == "audit":  # from the store: IonQ is not asked
+        if deps.store is None:
+            return Reply(*error_message(NO_AUDIT))
+        return Reply(*audit_message(audit_entries(deps.store)), response_type)
+    source = deps.usage_source()
     users_ok = may_see_users(deps, user_id, channel_id, share=command.share)
     if command.kind == "budgets":
         _prefetch(source, deps, now)

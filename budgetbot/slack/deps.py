@@ -11,10 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from budgetbot.rules import PolicySet
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
+
+if TYPE_CHECKING:
+    from budgetbot.actions.execute import ActionRuntime
 
 __all__ = ["Deps", "utc_now"]
 
@@ -39,3 +43,6 @@ class Deps:
     user_report_viewers: frozenset[str] | None = None
     #: The state store: snoozes and acknowledgements from buttons, App Home viewers, the outbox.
     store: Store | None = None
+    #: The budget action service (store, IonQ keys, BUDGETBOT_ACTIONS), built on first click;
+    #: None where budgetbot cannot act (no store).
+    actions: Callable[[], ActionRuntime] | None = None

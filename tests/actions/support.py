@@ -81,10 +81,10 @@ class World:
         return proposal
 
 
-def world(tmp_path: Path, *, attempts: int = 2) -> Iterator[World]:
+def world(tmp_path: Path, *, attempts: int = 2, db_url: str | None = None) -> Iterator[World]:
     """A fresh organization (actions change its queue), served at :data:`ACT_NOW`, with two
     jobs just submitted to Quantum Chem; clients for the organization's key and every project
-    key; a SQLite store in a file (threads share it)."""
+    key; a SQLite store in a file (threads share it), or the store at ``db_url``."""
     org = SimOrg()
     org.submit(CHEM, None, ["12.50", "30.00"], ACT_NOW - dt.timedelta(seconds=5))
     sleep = RecordedSleep()
@@ -102,7 +102,7 @@ def world(tmp_path: Path, *, attempts: int = 2) -> Iterator[World]:
             main.with_key(key, key_label=f"IONQ_PROJECT_KEYS key {n}")
             for n, key in enumerate(sim.project_keys.values(), start=1)
         ]
-        store = Store(f"sqlite:///{tmp_path / 'state.db'}")
+        store = Store(db_url or f"sqlite:///{tmp_path / 'state.db'}")
         try:
             yield World(org, sim, store, clients, sleep)
         finally:

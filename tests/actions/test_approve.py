@@ -47,7 +47,8 @@ def test_an_approval_cancels_exactly_the_groups_queued_jobs_once(w: World) -> No
     assert load_outcome(w.store, p.id).cancelled == first.cancelled
 
 
-def test_two_approvers_at_once_cancel_once(w: World) -> None:
+def test_two_approvers_at_once_cancel_once(wdb: World) -> None:
+    w = wdb
     p = w.propose()
     wanted = w.cancellable()
     barrier = threading.Barrier(2)

@@ -42,8 +42,9 @@ def crashing(
 
 @pytest.mark.parametrize("after_ionq", [False, True], ids=["before-ionq", "after-ionq"])
 def test_a_restart_between_recorded_and_answered_neither_loses_nor_repeats(
-    w: World, monkeypatch: pytest.MonkeyPatch, after_ionq: bool
+    wdb: World, monkeypatch: pytest.MonkeyPatch, after_ionq: bool
 ) -> None:
+    w = wdb
     p = w.propose()
     wanted = w.cancellable()
     real = crashing(monkeypatch, after_ionq=after_ionq)

@@ -99,10 +99,17 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[World]:
+    """The proposal posted by ``budgetbot check``, and the app to click on; BUDGETBOT_ACTIONS is
+    ``on`` unless the test parametrizes ``world`` (indirectly) with another mode, or with
+    ``automatic`` (the policy's approval)."""
+    mode = getattr(request, "param", "on")
+    policy = POLICY
+    if mode == "automatic":  # BUDGETBOT_ACTIONS on, the policy's approval automatic
+        mode, policy = "on", POLICY.replace("approval: manual", "approval: automatic")
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
-    (rules_dir / "chem.yaml").write_text(POLICY)
+    (rules_dir / "chem.yaml").write_text(policy)
     db_url = f"sqlite:///{tmp_path / 'state.db'}"
     org = SimOrg()  # actions change the queue: never the session's organization
     org.submit("Quantum Chem", None, ["12.50", "30.00"], ACT_NOW - dt.timedelta(seconds=5))
@@ -122,8 +129,10 @@ def world(tmp_path: Path) -> Iterator[World]:
             policies=rules_dir,
             bot_token=BOT_TOKEN,
             signing_secret=SECRET,
+            budgetbot_actions=mode,
         )
         env = {
+            "BUDGETBOT_ACTIONS": mode,
             "IONQ_BASE_URL": sim.base_url,
             "IONQ_ORG_ID": sim.org_id,
             "IONQ_API_KEY": API_KEY,
@@ -383,3 +392,50 @@ def test_the_audit_command_lists_what_happened_newest_first(world: World) -> Non
     text = shown(reply)
     assert text.index("*cancelled*") < text.index("*approved*") < text.index("*refused*")
     assert f"by <@{BOB}>" in text and "chem-cap" in text
+
+
+def test_ionq_refusing_is_said_in_the_thread_and_a_second_click_cancels_once(
+    world: World,
+) -> None:
+    queued, cancellable = world.queued(), world.cancellable()
+    world.sim.fail(status=403, times=2, route="cancel")  # the bulk call, then per job
+    original = proposal_message(world.fake)
+    click(world, user=CAROL, message=original)
+    (failed,) = updates(world)
+    text = shown(failed)
+    assert "403" in text and "retry" in text and API_KEY not in text
+    assert [b["action_id"] for b in _buttons(failed)] == [APPROVE_ACTION]  # still there
+    assert any("403" in t for t in ephemerals(world, CAROL))
+    assert not {i for i in queued if world.org.cancelled_at(i) is not None}
+    asked = world.cancels()
+    click(world, user=CAROL, message=world.fake.messages(CHANNEL)[-1])
+    done = updates(world, 2)[-1]
+    assert f"Cancelled {len(cancellable)} queued jobs" in shown(done)
+    assert {i for i in queued if world.org.cancelled_at(i) is not None} == cancellable
+    assert world.cancels() == asked + 1
+
+
+def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
+
+
+@pytest.mark.parametrize("world", ["dry-run"], indirect=True)
+def test_a_dry_run_click_says_what_would_be_cancelled_and_cancels_nothing(world: World) -> None:
+    cancellable = world.cancellable()
+    proposal = proposal_message(world.fake)
+    assert "nothing is" in shown(proposal)
+    click(world, user=CAROL, message=proposal)
+    (update,) = updates(world)
+    assert f"would cancel {len(cancellable)} queued jobs" in shown(update)
+    assert world.cancels() == 0 and world.cancellable() == cancellable
+
+
+@pytest.mark.parametrize("world", ["automatic"], indirect=True)
+def test_an_automatic_action_is_posted_in_the_thread_without_a_button(world: World) -> None:
+    alert, *replies = world.fake.messages(CHANNEL)
+    assert all(r["thread_ts"] == alert["ts"] for r in replies)
+    texts = [shown(r) for r in replies]
+    assert any("Automatic approval" in t for t in texts)
+    assert any("Cancelled" in t and "approved by automatic approval" in t for t in texts)
+    assert world.cancels() >= 1
+    assert not [e for r in replies for e in _buttons(r) if e["action_id"] == APPROVE_ACTION]

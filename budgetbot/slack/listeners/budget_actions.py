@@ -42,7 +42,6 @@ from budgetbot.render.action_blocks import (
 from budgetbot.slack.approvers import Verdict, check_approver
 from budgetbot.slack.deliver import post_message, update_message
 from budgetbot.slack.deps import Deps
-from budgetbot.slack.listeners.actions import _dict
 from budgetbot.slack.replies import (
     ACTION_IN_PROGRESS,
     ACTIONS_OFF,
@@ -72,6 +71,10 @@ class ActionClick:
     ts: str | None
     #: The thread the message is in (the alert's), else the message itself.
     thread_ts: str | None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def read_action_click(body: Mapping[str, Any]) -> ActionClick | None:

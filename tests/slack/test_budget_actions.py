@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from slack_bolt import App, BoltRequest, BoltResponse
@@ -32,6 +33,7 @@ from budgetbot.sim import SimOrg, SimServer
 from budgetbot.sim.server import RecordedRequest
 from budgetbot.slack.app import build_app
 from budgetbot.slack.deliver import ACTION_EVENT_TYPE
+from budgetbot.slack.web import create_wsgi_app
 from budgetbot.store import Store
 from tests.fakes.slack_api import FakeSlack, iter_blocks_text
 from tests.slack.conftest import slack_settings
@@ -180,9 +182,22 @@ def click(
     user: str = ALICE,
     message: dict[str, Any] | None = None,
     secret: str = SECRET,
-    value: str | None = None,
 ) -> BoltResponse:
     """Click a button of the proposal's message (as it is now) the way Slack sends it."""
+    body, headers = click_request(w, action_id, user=user, message=message, secret=secret)
+    return w.app.dispatch(BoltRequest(body=body, headers=headers))
+
+
+def click_request(
+    w: World,
+    action_id: str = APPROVE_ACTION,
+    *,
+    user: str = ALICE,
+    message: dict[str, Any] | None = None,
+    secret: str = SECRET,
+    age: int = 0,
+) -> tuple[str, dict[str, str]]:
+    """The body and signed headers of a click, as Slack sends them (signed ``age`` s ago)."""
     message = message or proposal_message(w.fake)
     pressed = button(message, action_id)
     channel = w.fake.channel_id(CHANNEL)
@@ -208,14 +223,13 @@ def click(
                 "action_id": action_id,
                 "block_id": "b",
                 "text": pressed["text"],
-                "value": pressed["value"] if value is None else value,
+                "value": pressed["value"],
                 "action_ts": "1700000000.000001",
             }
         ],
     }
     body = urlencode({"payload": json.dumps(payload)})
-    headers = signed_headers(secret, int(time.time()), body)
-    return w.app.dispatch(BoltRequest(body=body, headers=headers))
+    return body, signed_headers(secret, int(time.time()) - age, body)
 
 
 def updates(w: World, count: int = 1) -> list[dict[str, Any]]:
@@ -258,6 +272,25 @@ def test_an_unsigned_click_does_nothing(world: World) -> None:
     settle(world.app)
     assert world.cancels() == 0 and world.fake.calls_to("chat.update") == []
     assert world.fake.calls_to("usergroups.users.list") == []  # not even looked at
+
+
+def test_over_http_only_a_verified_click_acts(world: World) -> None:
+    """Through the endpoint ``budgetbot serve`` runs: wrongly signed or stale clicks are 401
+    and cause nothing; the signed one cancels."""
+    endpoint = create_wsgi_app(world.app, signing_secret=SECRET)
+    with httpx.Client(transport=httpx.WSGITransport(app=endpoint), base_url="http://bot") as http:
+        for forged in (
+            click_request(world, user=CAROL, secret="not-the-secret"),
+            click_request(world, user=CAROL, age=600),  # replayed after Slack's 5 minutes
+        ):
+            body, headers = forged
+            assert http.post("/slack/events", content=body, headers=headers).status_code == 401
+        assert world.cancels() == 0 and world.fake.calls_to("chat.update") == []
+        assert world.fake.calls_to("usergroups.users.list") == []
+        body, headers = click_request(world, user=CAROL)
+        assert http.post("/slack/events", content=body, headers=headers).status_code == 200
+    (update,) = updates(world)
+    assert "Cancelled" in shown(update) and world.cancels() == 1
 
 
 def test_a_non_approvers_click_cancels_nothing_and_is_refused(world: World) -> None:
@@ -439,3 +472,19 @@ def test_an_automatic_action_is_posted_in_the_thread_without_a_button(world: Wor
     assert any("Cancelled" in t and "approved by automatic approval" in t for t in texts)
     assert world.cancels() >= 1
     assert not [e for r in replies for e in _buttons(r) if e["action_id"] == APPROVE_ACTION]
+
+
+def test_two_resubmits_at_once_clone_once_and_the_message_ends_resubmitted(world: World) -> None:
+    cancellable = world.cancellable()
+    click(world, user=ALICE)
+    updates(world)
+    done = world.fake.messages(CHANNEL)[-1]
+    world.sim.latency = 0.3  # the second click comes while the first is cloning
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda u: click(world, RESUBMIT_ACTION, user=u, message=done), [DAVE, CAROL]))
+    settle(world.app)
+    assert world.clones() == len(cancellable)
+    proposal = next(m for m in world.fake.messages(CHANNEL) if m["ts"] == done["ts"])
+    assert "Resubmitted by" in shown(proposal) and not _buttons(proposal)
+    replies = [m for m in world.fake.messages(CHANNEL) if "Resubmitted" in m.get("text", "")]
+    assert len(replies) == 1

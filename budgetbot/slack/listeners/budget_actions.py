@@ -191,8 +191,11 @@ def handle_budget_action(
         outcome = approve(rt, click.proposal_id, click.user, now)
     else:
         outcome = resubmit(rt, click.proposal_id, click.user, now)
-    if outcome.state in _EPHEMERAL:
-        _tell(client, respond, click, _EPHEMERAL[outcome.state])
+    # Another click is at it: its own update will show the result (one from here could land
+    # after it and hide it).
+    state = "in_progress" if outcome.resubmit == "in_progress" else outcome.state
+    if state in _EPHEMERAL:
+        _tell(client, respond, click, _EPHEMERAL[state])
         return
     _show(client, click, outcome, logger)
     if click.action_id == RESUBMIT_ACTION and outcome.first and outcome.resubmit == "done":

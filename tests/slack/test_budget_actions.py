@@ -488,3 +488,19 @@ def test_two_resubmits_at_once_clone_once_and_the_message_ends_resubmitted(world
     assert "Resubmitted by" in shown(proposal) and not _buttons(proposal)
     replies = [m for m in world.fake.messages(CHANNEL) if "Resubmitted" in m.get("text", "")]
     assert len(replies) == 1
+
+
+def test_when_slack_cannot_say_who_approves_the_click_is_refused_as_unchecked(
+    world: World,
+) -> None:
+    world.fake.scopes = world.fake.scopes - {"usergroups:read"}  # an app installed without it
+    click(world, user=DAVE)  # an approver only through @lab-managers
+    (refusal,) = wait_for(lambda: ephemerals(world, DAVE), 15)
+    assert "could not check" in refusal and world.cancels() == 0
+    store = Store(world.db_url)
+    try:
+        entry = audit_entries(store)[0]
+    finally:
+        store.close()
+    assert (entry.event, entry.by_user) == ("refused", DAVE)
+    assert entry.detail == "approvers could not be checked: @lab-managers: missing_scope"

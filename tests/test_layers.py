@@ -48,6 +48,7 @@ PURE = [
     "actions/__init__.py",
     "actions/model.py",
     "actions/plan.py",
+    "actions/text.py",
     "ledger/model.py",
     "usage/normalize.py",
     "alerts/decide.py",

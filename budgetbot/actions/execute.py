@@ -73,7 +73,8 @@ def approve(rt: ActionRuntime, proposal_id: str, user_id: str, now: dt.datetime)
         return switched_off(rec)
     if rec.state == "done":
         return outcome_of(rec)
-    if rec.state == "proposed" and rec.proposal.expired(now):
+    # A retry of a failed action expires too; one recorded and interrupted is finished.
+    if rec.state in ("proposed", "failed") and rec.proposal.expired(now):
         entry = Audit("expired", user_id, detail="clicked after the proposal expired")
         records.audit(rt.store, rec.proposal, [entry], now)
         return said(rec, "expired", expired_text(rec.proposal))

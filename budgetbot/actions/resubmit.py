@@ -92,6 +92,9 @@ def _clone_all(rt: ActionRuntime, p: Proposal, user_id: str, now: dt.datetime) -
         if job.result != "cancelled" or job.clone_id:
             continue
         if not records.mark_clone_started(rt.store, p, job.job_id):
+            if job.clone_state == "started":  # asked for by a run that stopped (we hold the lease)
+                why = "asked for before a restart; IonQ may have made the clone: check"
+                records.finish_clone(rt.store, p, job.job_id, None, why, user_id, now)
             continue  # asked for before: never twice
         client = by_project.get(job.project_id or "", rt.clients[0])
         try:

@@ -15,6 +15,7 @@ from budgetbot.actions.execute import approve
 from budgetbot.alerts.console import ConsoleNotifier
 from budgetbot.alerts.outbox import ActionResultPayload, AlertPayload, ProposalPayload, decode
 from budgetbot.alerts.pipeline import run_check
+from budgetbot.cli.cycle_output import print_cycle
 from budgetbot.ionq import GroupBy
 from budgetbot.queue.reader import IonQQueueReader
 from budgetbot.rules.loader import PolicySet
@@ -129,9 +130,13 @@ def test_off_proposes_nothing_and_cancels_nothing(w: World) -> None:
     assert w.cancel_requests() == 0
 
 
-def test_a_dry_run_check_lists_proposals_and_records_nothing(w: World) -> None:
+def test_a_dry_run_check_lists_proposals_and_records_nothing(w: World, capsys) -> None:
     result, _ = cycle(w, "manual", dry_run=True)
     [proposal] = result.proposals
+    print_cycle(result, ACT_NOW, dry_run=True)
+    shown = capsys.readouterr().out
+    assert f"ACTION chem-cap: {proposal.summary}" in shown
+    assert "approvers: @lab-managers" in shown and "-> would propose" in shown
     assert proposal.summary.startswith(f"Cancel {len(w.cancellable())} queued jobs of {CHEM}")
     assert action_records.load(w.store, proposal.id) is None
     assert w.store.notifications() == [] and w.cancel_requests() == 0

@@ -153,6 +153,14 @@ def test_ionq_refusing_gives_a_clear_outcome_and_a_retry_cancels_once(
     assert events.count("cancelled") == len(wanted) and events.count("failed") == 1
 
 
+def test_a_failed_action_is_not_retried_after_its_period(w: World) -> None:
+    p = w.propose(expires_at=LATER)
+    w.sim.fail(status=503, times=2, route="cancel")
+    assert approve(w.runtime(), p.id, "U0APPROVER", ACT_NOW).state == "failed"
+    late = approve(w.runtime(), p.id, "U0APPROVER", LATER)
+    assert late.state == "expired" and w.cancel_requests() == 2
+
+
 def test_a_bulk_cancel_refused_falls_back_to_each_job(w: World) -> None:
     p = w.propose()
     wanted = w.cancellable()

@@ -4,6 +4,7 @@ often it is clicked; a clone IonQ refused is asked again, one whose answer was l
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -83,3 +84,35 @@ def test_a_failed_clone_is_asked_again_only_when_ionq_refused_before_cloning(
         assert all(j.clone_id for j in again.cancelled)
     else:
         assert not again.first  # nothing left to ask: unknown clones are never repeated
+
+
+def test_a_restart_mid_resubmit_never_clones_a_job_twice(w: World, monkeypatch) -> None:
+    from budgetbot.ionq import IonQClient
+
+    gone = cancelled(w)
+    [proposal_id] = {e.proposal_id for e in audit_entries(w.store)}
+    w.sim.now = LATER
+    real = IonQClient.clone_job
+    calls: list[str] = []
+
+    class Crash(BaseException):
+        pass
+
+    def clone_then_die(self: IonQClient, job_id: str, changes: Any = None) -> Any:
+        calls.append(job_id)
+        if len(calls) == 2:
+            real(self, job_id)  # IonQ makes the clone; the answer never reaches the store
+            raise Crash
+        return real(self, job_id)
+
+    monkeypatch.setattr(IonQClient, "clone_job", clone_then_die)
+    with pytest.raises(Crash):
+        resubmit(w.runtime(), proposal_id, "U0APPROVER", LATER)
+    monkeypatch.setattr(IonQClient, "clone_job", real)
+
+    after = resubmit(w.runtime(), proposal_id, "U0OTHER", LATER)
+    assert after.first and after.resubmit == "done"
+    assert len(w.sim.route_requests("clone")) == len(gone)  # the lost one is not asked again
+    [unknown] = [j for j in after.cancelled if not j.clone_id]
+    assert unknown.job_id == calls[1] and "may have made the clone" in (unknown.clone_error or "")
+    assert "1 job could not be resubmitted" in after.message

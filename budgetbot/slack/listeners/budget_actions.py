@@ -111,7 +111,9 @@ def _tell(client: WebClient, respond: Respond, click: ActionClick, text: str) ->
             )
             return
         except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("chat.postEphemeral failed (%s): answering at response_url", exc)
+            log.warning(
+                "chat.postEphemeral failed (%s): answering at response_url", type(exc).__name__
+            )
     respond(text=text, response_type="ephemeral", replace_original=False)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,11 @@ class Settings(BaseSettings):
         False,
         description="Exact figures beyond IonQ's top 5 from the job ledger: walks every visible"
         " completed job and asks each new job's cost once (off: IonQ's usage alone)",
+    )
+    budgetbot_actions: Literal["on", "dry-run", "off"] = Field(
+        "on",
+        description="Budget actions: on (propose and cancel), dry-run (propose, say what would"
+        " be cancelled, cancel nothing) or off (propose nothing)",
     )
 
     def require_ionq(self) -> tuple[str, str, SecretStr]:

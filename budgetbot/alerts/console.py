@@ -6,9 +6,18 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from budgetbot.render.digest import digest_text
-from budgetbot.render.terminal import render_alert
+from budgetbot.render.terminal import render_action_result, render_alert, render_proposal
 
-from .notifiers import CHAT, Note, Outgoing, OutgoingDigest, OutgoingNotice, Receipt
+from .notifiers import (
+    CHAT,
+    Note,
+    Outgoing,
+    OutgoingActionResult,
+    OutgoingDigest,
+    OutgoingNotice,
+    OutgoingProposal,
+    Receipt,
+)
 
 __all__ = ["ConsoleNotifier"]
 
@@ -26,11 +35,21 @@ def _notice(note: OutgoingNotice) -> str:
     return f"[{note.channel or '(default channel)'}] NOTICE{where} {note.text}\n"
 
 
+def _proposal(note: OutgoingProposal) -> str:
+    return render_proposal(note.proposal, channel=note.channel, threaded=note.thread is not None)
+
+
+def _action_result(note: OutgoingActionResult) -> str:
+    return render_action_result(note.outcome, channel=note.channel)
+
+
 #: How each kind of note reads in a terminal.
 _RENDER: dict[type[Any], Callable[[Any], str]] = {
     Outgoing: _alert,
     OutgoingDigest: _digest,
     OutgoingNotice: _notice,
+    OutgoingProposal: _proposal,
+    OutgoingActionResult: _action_result,
 }
 
 

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from budgetbot.actions import Outcome, Proposal
+from budgetbot.actions.outcomes import ActionRuntime
 from budgetbot.ionq import UsageQuery
 from budgetbot.ledger.reconcile import LedgerReason
 from budgetbot.queue.model import QueueReader, QueueSnapshot
@@ -56,6 +58,10 @@ class CycleResult:
     ledger_reasons: list[LedgerReason] = field(default_factory=list)
     #: Why the ledger could not be read this cycle (figures are IonQ's alone), else None.
     ledger_error: str | None = None
+    #: Budget actions proposed by this cycle's decisions (a dry run lists them).
+    proposals: list[Proposal] = field(default_factory=list)
+    #: What automatic and resumed actions did this cycle.
+    actions: list[Outcome] = field(default_factory=list)
     fetch_seconds: float = 0.0
     evaluate_seconds: float = 0.0
 
@@ -81,6 +87,8 @@ class Cycle:
     timer: Callable[[], float] = time.monotonic
     #: Reads IonQ's queue when a policy has ``committed_at`` (None: committed spend unchecked).
     queue_reader: QueueReader | None = None
+    #: Budget actions: the store, IonQ clients and BUDGETBOT_ACTIONS (None: no actions).
+    actions: ActionRuntime | None = None
     result: CycleResult = field(default_factory=CycleResult)
     #: The first day anomalies are examined from (days missed by an outage included).
     anomalies_since: dt.date | None = None

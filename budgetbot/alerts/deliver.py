@@ -22,11 +22,21 @@ from .notifiers import (
     Note,
     Notifier,
     Outgoing,
+    OutgoingActionResult,
     OutgoingDigest,
     OutgoingNotice,
+    OutgoingProposal,
     Unreadable,
 )
-from .outbox import AlertPayload, DigestPayload, NoticePayload, PayloadError, decode
+from .outbox import (
+    ActionResultPayload,
+    AlertPayload,
+    DigestPayload,
+    NoticePayload,
+    PayloadError,
+    ProposalPayload,
+    decode,
+)
 
 __all__ = ["Delivery", "Waiting", "deliver", "deliver_pending", "note_of"]
 
@@ -73,6 +83,15 @@ def note_of(store: Store, row: StoredNotification) -> Note:
             row.channel,
             thread,
             row.thread_key if replying else None,
+        )
+    if isinstance(payload, ProposalPayload | ActionResultPayload):
+        thread = store.thread_root(row.thread_key, row.destination)
+        if isinstance(payload, ProposalPayload):
+            return OutgoingProposal(
+                row.id, row.dedup_key, payload.proposal, row.channel, thread, row.thread_key
+            )
+        return OutgoingActionResult(
+            row.id, row.dedup_key, payload.outcome, row.channel, thread, row.thread_key
         )
     assert isinstance(payload, AlertPayload)
     return Outgoing(

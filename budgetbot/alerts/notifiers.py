@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol, runtime_checkable
 
+from budgetbot.actions.model import Outcome, Proposal
 from budgetbot.reports.digest import DigestReport
 from budgetbot.rules.findings import Finding
 from budgetbot.store.db import DEFAULT_DESTINATION
@@ -24,8 +25,10 @@ __all__ = [
     "Note",
     "Notifier",
     "Outgoing",
+    "OutgoingActionResult",
     "OutgoingDigest",
     "OutgoingNotice",
+    "OutgoingProposal",
     "Receipt",
     "Unreadable",
 ]
@@ -84,7 +87,32 @@ class OutgoingNotice:
     thread_key: str | None = None
 
 
-Note = Outgoing | OutgoingDigest | OutgoingNotice
+@dataclass(frozen=True)
+class OutgoingProposal:
+    """A budget action's proposal on its way to the alert's thread (with an approve button)."""
+
+    id: int
+    dedup_key: str
+    proposal: Proposal
+    channel: str | None
+    #: (channel, ts) of the alert thread it belongs in, if that alert went out.
+    thread: tuple[str, str] | None = None
+    thread_key: str | None = None
+
+
+@dataclass(frozen=True)
+class OutgoingActionResult:
+    """What an action did (automatic, dry run, or finished after a restart), for its thread."""
+
+    id: int
+    dedup_key: str
+    outcome: Outcome
+    channel: str | None
+    thread: tuple[str, str] | None = None
+    thread_key: str | None = None
+
+
+Note = Outgoing | OutgoingDigest | OutgoingNotice | OutgoingProposal | OutgoingActionResult
 
 
 @dataclass(frozen=True)

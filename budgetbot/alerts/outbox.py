@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from budgetbot.actions.model import Outcome, Proposal
 from budgetbot.reports.digest import DigestReport
 from budgetbot.rules.findings import Finding
 from budgetbot.store.db import Store
@@ -24,11 +25,13 @@ from .decide import Reason
 from .notifiers import CHAT
 
 __all__ = [
+    "ActionResultPayload",
     "AlertPayload",
     "DigestPayload",
     "NoticePayload",
     "Payload",
     "PayloadError",
+    "ProposalPayload",
     "decode",
     "digest_key",
     "encode",
@@ -61,7 +64,23 @@ class NoticePayload:
     text: str
 
 
-Payload = AlertPayload | DigestPayload | NoticePayload
+@dataclass(frozen=True)
+class ProposalPayload:
+    """A budget action proposed in an alert's thread ("Cancel 3 queued jobs of …"), with its
+    button (Slack) or its line (terminal)."""
+
+    proposal: Proposal
+
+
+@dataclass(frozen=True)
+class ActionResultPayload:
+    """What an action did, posted in its thread: an automatic action, a dry run's "would
+    cancel", or an action finished after a restart (no click was waiting for it)."""
+
+    outcome: Outcome
+
+
+Payload = AlertPayload | DigestPayload | NoticePayload | ProposalPayload | ActionResultPayload
 
 
 def _alert_doc(p: AlertPayload) -> dict[str, Any]:
@@ -74,6 +93,14 @@ def _digest_doc(p: DigestPayload) -> dict[str, Any]:
 
 def _notice_doc(p: NoticePayload) -> dict[str, Any]:
     return {"type": "notice", "text": p.text}
+
+
+def _proposal_doc(p: ProposalPayload) -> dict[str, Any]:
+    return {"type": "proposal", "proposal": p.proposal.model_dump(mode="json")}
+
+
+def _result_doc(p: ActionResultPayload) -> dict[str, Any]:
+    return {"type": "action_result", "outcome": p.outcome.model_dump(mode="json")}
 
 
 def _alert(doc: dict[str, Any]) -> AlertPayload:
@@ -91,15 +118,27 @@ def _notice(doc: dict[str, Any]) -> NoticePayload:
     return NoticePayload(text)
 
 
+def _proposal(doc: dict[str, Any]) -> ProposalPayload:
+    return ProposalPayload(Proposal.model_validate(doc["proposal"]))
+
+
+def _result(doc: dict[str, Any]) -> ActionResultPayload:
+    return ActionResultPayload(Outcome.model_validate(doc["outcome"]))
+
+
 _ENCODERS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
     AlertPayload: _alert_doc,
     DigestPayload: _digest_doc,
     NoticePayload: _notice_doc,
+    ProposalPayload: _proposal_doc,
+    ActionResultPayload: _result_doc,
 }
 _DECODERS: dict[str, Callable[[dict[str, Any]], Payload]] = {
     "alert": _alert,
     "digest": _digest,
     "notice": _notice,
+    "proposal": _proposal,
+    "action_result": _result,
 }
 
 

@@ -5,9 +5,11 @@ pipeline is the model). Each is in :mod:`budgetbot.alerts.stages`.
     fetch     usage from IonQ, through the cache, and the queue when a policy has
               ``committed_at``; an outage is noted, not raised
     evaluate  findings of the rules against that usage and queue
-    decide    dedup against fired levels, threads, snoozes (a dry run ends here)
-    record    the outbox, one row per destination (alerts and their fired levels in one
-              transaction), "back under" replies, outage notices
+    decide    dedup against fired levels, threads, snoozes
+    propose   budget actions the decisions propose (a dry run ends here, listing them)
+    record    the outbox, one row per destination (alerts, proposals and their fired levels
+              in one transaction), "back under" replies, outage notices
+    act       automatic actions, and actions a stopped process left unfinished
     deliver   drain the outbox to the process's notifiers, under leases
     after     the App Home refresh and the cycle's log line (later: metrics)
 """
@@ -18,11 +20,13 @@ import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 
+from budgetbot.actions.outcomes import ActionRuntime
 from budgetbot.queue.model import QueueReader
 from budgetbot.rules.loader import PolicySet
 from budgetbot.store.db import Store
 from budgetbot.usage.source import UsageSource
 
+from .act import act, propose
 from .cycle import Cycle, CycleResult, HomeHook
 from .notifiers import Notifier
 from .stages import after_cycle, decide, deliver, evaluate, fetch, plan, record
@@ -32,7 +36,17 @@ __all__ = ["STAGES", "Stage", "run_check"]
 #: A stage does its one job on the cycle and says whether the cycle goes on.
 Stage = Callable[[Cycle], bool]
 
-STAGES: tuple[Stage, ...] = (plan, fetch, evaluate, decide, record, deliver, after_cycle)
+STAGES: tuple[Stage, ...] = (
+    plan,
+    fetch,
+    evaluate,
+    decide,
+    propose,
+    record,
+    act,
+    deliver,
+    after_cycle,
+)
 
 
 def run_check(
@@ -47,6 +61,7 @@ def run_check(
     home: HomeHook | None = None,
     timer: Callable[[], float] = time.monotonic,
     queue_reader: QueueReader | None = None,
+    actions: ActionRuntime | None = None,
 ) -> CycleResult:
     """Run one cycle at ``now``; with ``dry_run`` decide but record and deliver nothing.
 
@@ -63,6 +78,9 @@ def run_check(
     ``committed_at``. When it fails, usage findings are still made and noted as
     ``queue_error``; committed findings and their "back under" replies wait for a cycle that
     reads the queue.
+
+    ``actions`` (the store, IonQ clients and BUDGETBOT_ACTIONS) lets policies' ``actions``
+    propose, and carries out automatic ones; None proposes nothing.
     """
     cycle = Cycle(
         rules,
@@ -75,6 +93,7 @@ def run_check(
         home=home,
         timer=timer,
         queue_reader=queue_reader,
+        actions=actions,
     )
     for stage in STAGES:
         if not stage(cycle):

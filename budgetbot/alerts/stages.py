@@ -20,6 +20,7 @@ from budgetbot.store.db import FiredLevel
 from budgetbot.usage.normalize import UsageDataError
 
 from . import deliver as outbox_delivery
+from .act import proposal_notes
 from .cycle import Cycle
 from .decide import Reason, fired_key
 from .decide import decide as decide_findings
@@ -125,7 +126,8 @@ def evaluate(cycle: Cycle) -> bool:
 
 
 def decide(cycle: Cycle) -> bool:
-    """Dedup against fired levels, thread under the first alert, hold snoozed (rule, group)s."""
+    """Dedup against fired levels, thread under the first alert, hold snoozed (rule, group)s
+    (a dry run goes on to list proposals, then ends)."""
     result, store = cycle.result, cycle.store
     if result.error is not None:
         if cycle.dry_run:
@@ -138,12 +140,12 @@ def decide(cycle: Cycle) -> bool:
     snoozed = {key: s.until for key, s in store.active_snoozes(cycle.now).items()}
     result.decisions = decide_findings(result.findings, fired, started_threads, snoozed)
     result.evaluate_seconds = cycle.timer() - cycle.started - result.fetch_seconds
-    return not cycle.dry_run
+    return True
 
 
 def record(cycle: Cycle) -> bool:
-    """In the outbox, once per destination: the alerts decided, "back under" replies, and the
-    outage notices; the fired levels with them."""
+    """In the outbox, once per destination: the alerts decided, the proposals of budget
+    actions, "back under" replies, and the outage notices; the fired levels with them."""
     result, store, now = cycle.result, cycle.store, cycle.now
     if result.error is not None:
         record_outage(store, result.error, cycle.notice_channel, now, cycle.destinations)
@@ -163,6 +165,8 @@ def record(cycle: Cycle) -> bool:
         for d in result.decisions
         if d.notify
     ]
+    # Proposals are stored first and posted after their alerts, with the fired levels.
+    notes += proposal_notes(store, result.proposals, now)
     store.record(levels, notes, now, destinations=cycle.destinations)
     # Every budget's burn, once, when the App Home needs it; resolutions reuse it.
     if cycle.home is not None:
@@ -222,6 +226,8 @@ def _log_cycle(cycle: Cycle) -> None:
                 "ledger_refined": result.ledger_refined,
                 "ledger_bounded": sum(r.kind != "unread" for r in result.ledger_reasons),
                 "ledger_error": result.ledger_error,
+                "proposals": len(result.proposals),
+                "actions": [f"{o.proposal_id}:{o.state}" for o in result.actions],
                 "fetch_s": round(result.fetch_seconds, 3),
                 "evaluate_s": round(result.evaluate_seconds, 3),
             }

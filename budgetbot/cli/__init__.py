@@ -8,9 +8,9 @@ Slack app. ``budgetbot = "budgetbot.cli:main"`` and ``python -m budgetbot`` star
 from __future__ import annotations
 
 # Importing a command module registers its command(s) on ``main``.
-from . import check, db, demo, digest, policies, queue, report, schedule, serve
+from . import audit, check, db, demo, digest, policies, queue, report, schedule, serve
 from .group import main
 
 __all__ = ["main"]
 
-_COMMANDS = (check, db, demo, digest, policies, queue, report, schedule, serve)
+_COMMANDS = (audit, check, db, demo, digest, policies, queue, report, schedule, serve)

@@ -32,8 +32,9 @@ def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) ->
     committed_at also read IonQ's queue (IONQ_API_KEY and IONQ_PROJECT_KEYS); a dry run says
     which of their budgets cannot be checked ("queue not visible"). With BUDGETBOT_LEDGER on
     (default off), groups outside IonQ's top 5 get exact figures from the job ledger where it
-    adds up, so budgets on them can alert. Exits 1 when a notification could not be delivered
-    (it stays queued for the next cycle).
+    adds up, so budgets on them can alert. Policies with actions propose them
+    (BUDGETBOT_ACTIONS=on|dry-run|off); a dry run lists the proposals. Exits 1 when a
+    notification could not be delivered (it stays queued for the next cycle).
 
     Example: budgetbot check --dry-run --now 2026-11-20T12:00:00Z
     """
@@ -55,6 +56,7 @@ def check(now: dt.datetime | None, policies_path: Path | None, dry_run: bool) ->
             notice_channel=notice_channel(settings, rules),
             home=None if dry_run else runtime.home_hook(),
             queue_reader=runtime.queue_reader(),
+            actions=runtime.action_runtime(),
         )
     print_cycle(result, at, dry_run=dry_run)
     for why in (w for n in notifiers for w in getattr(n, "unjoinable", {}).values()):

@@ -10,7 +10,7 @@ import click
 from budgetbot.alerts.cycle import CycleResult
 from budgetbot.alerts.decide import Reason
 from budgetbot.render.messages import queue_text
-from budgetbot.render.terminal import render_alert
+from budgetbot.render.terminal import render_alert, render_proposal
 from budgetbot.render.text import safe_terminal
 
 __all__ = ["print_cycle"]
@@ -33,6 +33,12 @@ def print_cycle(result: CycleResult, now: dt.datetime, *, dry_run: bool) -> None
                 err=True,
             )
     if dry_run:
+        for proposal in result.proposals:
+            click.echo(
+                render_proposal(proposal, channel=proposal.channel, threaded=False)
+                + "    -> would propose"
+                + (" and carry out at once" if proposal.approval == "automatic" else "")
+            )
         for burn in result.uncounted:
             assert burn.queue is not None  # only burns whose queue was read are listed
             click.echo(
@@ -51,6 +57,8 @@ def print_cycle(result: CycleResult, now: dt.datetime, *, dry_run: bool) -> None
             f"  committed spend not checked: IonQ queue unavailable: {result.queue_error}",
             err=True,
         )
+    for outcome in result.actions:
+        click.echo(f"  budget action {outcome.state}: {safe_terminal(outcome.message)}", err=True)
     for note, error in result.failed:
         click.echo(
             f"  not delivered (kept for the next cycle): {note.dedup_key}: {error}", err=True

@@ -30,6 +30,7 @@ from budgetbot.usage.cache import UsageCache
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
+    from budgetbot.actions.outcomes import ActionRuntime
     from budgetbot.alerts.cycle import HomeHook
     from budgetbot.alerts.notifiers import Notifier
     from budgetbot.ledger.walk import LedgerReader
@@ -168,6 +169,15 @@ class Runtime:
                 self._ledger_source = RecentLedger(self.ledger_reader())
             return self._ledger_source
 
+    def action_runtime(self) -> ActionRuntime:
+        """What budget actions need: the store, the queue reader's clients (IONQ_API_KEY's and
+        one per project key: a job is cancelled with a key that sees it) and
+        BUDGETBOT_ACTIONS."""
+        from budgetbot.actions.outcomes import ActionRuntime
+
+        clients = self.queue_reader().clients
+        return ActionRuntime(self.store(), clients, mode=self.settings.budgetbot_actions)
+
     def usage_source(
         self,
         today: dt.date | None = None,
@@ -279,7 +289,8 @@ def slack_deps(
     runtime: Runtime, rules: PolicySet, *, now: Callable[[], dt.datetime] = utc_now
 ) -> Deps:
     """What ``serve``'s listeners need, from the shared runtime: one IonQ client and cache for
-    every request, the store, and ``runtime.close`` when the process stops."""
+    every request, the store, the budget action service (built on the first click), and
+    ``runtime.close`` when the process stops."""
     from budgetbot.slack.deps import Deps
 
     def usage_source() -> UsageSource:
@@ -293,4 +304,5 @@ def slack_deps(
         user_report_viewers=runtime.settings.user_report_viewers,
         store=runtime.store(),
         queue_reader=runtime.queue_reader,
+        actions=runtime.action_runtime,
     )

@@ -70,6 +70,7 @@ def schedule(
         notifiers = runtime.notifiers()
         home = runtime.home_hook()
         queue_reader = runtime.queue_reader()  # asks IonQ only when a policy has committed_at
+        actions = runtime.action_runtime()
 
         def check_job(when: dt.datetime) -> None:
             now = clock()
@@ -82,6 +83,7 @@ def schedule(
                 notice_channel=notice_channel(settings, rules),
                 home=home,
                 queue_reader=queue_reader,
+                actions=actions,
             )
 
         def digest_job(d: Digest) -> Callable[[dt.datetime], None]:

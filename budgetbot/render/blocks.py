@@ -286,12 +286,14 @@ USAGE = (
     "`/ionq-usage budgets`: every budget's burn this period\n"
     "`/ionq-usage queue [project|user]`: jobs queued or running now, their estimated cost and"
     " what the budgets with `committed_at` have committed\n"
+    "`/ionq-usage audit`: budget actions proposed, refused, approved and undone, newest first\n"
     "`/ionq-usage help`: this message\n"
     "Answers are visible only to you unless you add `share`."
 )
 _USAGE_TEXT = (
     "Usage: /ionq-usage [project|user|job|org] [daily|weekly|monthly] [range] [share],"
-    " /ionq-usage budgets, /ionq-usage queue [project|user], /ionq-usage help"
+    " /ionq-usage budgets, /ionq-usage queue [project|user], /ionq-usage audit,"
+    " /ionq-usage help"
 )
 
 

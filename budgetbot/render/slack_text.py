@@ -21,6 +21,9 @@ __all__ = [
     "MAX_ACTIONS",
     "MAX_BLOCKS",
     "MAX_BUTTON",
+    "MAX_CONFIRM_BUTTON",
+    "MAX_CONFIRM_TEXT",
+    "MAX_CONFIRM_TITLE",
     "MAX_CONTEXT_ELEMENTS",
     "MAX_CONTEXT_TEXT",
     "MAX_FIELD",
@@ -62,6 +65,10 @@ MAX_BUTTON = 75
 MAX_VALUE = 2000
 MAX_URL = 3000
 MAX_ID = 255
+#: A button's confirm dialog: title, text, and the labels of its two buttons (plain text).
+MAX_CONFIRM_TITLE = 100
+MAX_CONFIRM_TEXT = 300
+MAX_CONFIRM_BUTTON = 30
 #: Top-level ``text`` (the notification fallback) is truncated by Slack past 40,000 characters;
 #: keep it short enough to read on a phone.
 MAX_TEXT = 3000
@@ -176,6 +183,16 @@ def _text_obj(obj: Any, limit: int) -> Any:
     return obj
 
 
+def _fit_confirm(confirm: dict[str, Any]) -> dict[str, Any]:
+    limits = {
+        "title": MAX_CONFIRM_TITLE,
+        "text": MAX_CONFIRM_TEXT,
+        "confirm": MAX_CONFIRM_BUTTON,
+        "deny": MAX_CONFIRM_BUTTON,
+    }
+    return {k: _text_obj(v, limits[k]) if k in limits else v for k, v in confirm.items()}
+
+
 def _fit_block(block: Block) -> Block:
     """One block within its type's limits."""
     out = dict(block)
@@ -211,6 +228,8 @@ def _fit_block(block: Block) -> Block:
                 e.pop("value")
             if isinstance(e.get("action_id"), str):
                 e["action_id"] = e["action_id"][:MAX_ID]
+            if isinstance(e.get("confirm"), dict):
+                e["confirm"] = _fit_confirm(e["confirm"])
             elements.append(e)
         out["elements"] = elements
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from budgetbot.actions.model import Outcome, Proposal
 from budgetbot.reports.build import Report
 from budgetbot.rules.findings import Finding
 from budgetbot.rules.kinds import KINDS
@@ -11,7 +12,7 @@ from budgetbot.rules.kinds import KINDS
 from .messages import alert_headline, alert_lines
 from .text import bound_text, column_label, hours, money, safe_terminal
 
-__all__ = ["render_alert", "render_report"]
+__all__ = ["render_action_result", "render_alert", "render_proposal", "render_report"]
 
 NAME_WIDTH = 26
 _TITLES = {"project": "project", "user": "user", "job": "job", "org": "organization"}
@@ -91,4 +92,33 @@ def render_alert(finding: Finding, *, channel: str | None, threaded: bool) -> st
         lines.append(f"    cc {', '.join(finding.mention)}")
     if threaded:
         lines.append("    (in the thread of the first alert of this rule and period)")
+    return "\n".join(lines) + "\n"
+
+
+def render_proposal(proposal: Proposal, *, channel: str | None, threaded: bool) -> str:
+    """A budget action's proposal as the terminal shows it (no button: ``budgetbot`` lists it)."""
+    where = channel or "(default channel)"
+    how = (
+        "done at once (automatic)"
+        if proposal.approval == "automatic"
+        else f"approvers: {', '.join(proposal.approvers)}"
+    )
+    dry = " [dry run: nothing will be cancelled]" if proposal.mode == "dry-run" else ""
+    lines = [
+        f"[{where}] ACTION {proposal.rule}: {safe_terminal(proposal.summary)}{dry}",
+        f"    at {proposal.level_text}% of {proposal.kind}; {how};"
+        f" expires {proposal.expires_at:%Y-%m-%d %H:%M} UTC; id {proposal.id}",
+    ]
+    if threaded:
+        lines.append("    (in the thread of the alert)")
+    return "\n".join(lines) + "\n"
+
+
+def render_action_result(outcome: Outcome, *, channel: str | None) -> str:
+    """What an action did, as the terminal shows it: the message, then one line per job."""
+    where = channel or "(default channel)"
+    lines = [f"[{where}] ACTION RESULT {safe_terminal(outcome.message)}"]
+    for job in outcome.jobs:
+        why = f" ({job.reason})" if job.reason else ""
+        lines.append(f"    {job.result:<12} {safe_terminal(job.label)}{safe_terminal(why)}")
     return "\n".join(lines) + "\n"

@@ -1,9 +1,10 @@
 """The report grammar shared by ``/ionq-usage`` and ``budgetbot report`` (pure).
 
 ``[project|user|job|org] [daily|weekly|monthly] [range] [share]`` in any order, or ``budgets``,
-``queue [project|user]`` or ``help``. Ranges: ``7d``, ``4w``, ``3m``, ``this-month``,
-``last-month``, ``this-week``, ``last-week`` or ``YYYY-MM-DD..YYYY-MM-DD`` (both days included).
-Without a range a report shows four buckets, the current one included.
+``queue [project|user]``, ``audit`` (the budget actions' audit trail) or ``help``. Ranges:
+``7d``, ``4w``, ``3m``, ``this-month``, ``last-month``, ``this-week``, ``last-week`` or
+``YYYY-MM-DD..YYYY-MM-DD`` (both days included). Without a range a report shows four buckets,
+the current one included.
 
 The work is bounded whatever the text: a text over :data:`MAX_TEXT` characters or
 :data:`MAX_TOKENS` words is refused as it is (no command is that long), and the "did you mean"
@@ -39,7 +40,7 @@ __all__ = [
 GROUPINGS = ("project", "user", "job", "org")
 MODALITIES = ("daily", "weekly", "monthly")
 RANGE_WORDS = ("this-month", "last-month", "this-week", "last-week")
-OTHER_WORDS = ("budgets", "queue", "help", "share")
+OTHER_WORDS = ("budgets", "queue", "audit", "help", "share")
 MAX_DAYS = 731  # two years: IonQ answers get slow and reports unreadable beyond that
 #: The longest command is about 45 characters and 4 words (``project weekly <range> share``).
 MAX_TEXT = 200
@@ -77,7 +78,7 @@ class ReportRequest:
 class Command:
     """A parsed slash command."""
 
-    kind: Literal["report", "budgets", "queue", "help"]
+    kind: Literal["report", "budgets", "queue", "audit", "help"]
     report: ReportRequest | None = None
     share: bool = False
     #: ``queue``: group by project or user.
@@ -114,6 +115,8 @@ def parse_command(text: str) -> Command:
         return Command("budgets", share=share)
     if tokens[:1] == ["queue"]:
         return _queue(tokens[1:], share)
+    if tokens == ["audit"]:
+        return Command("audit", share=share)
     grouping = modality = range_text = None
     for token in tokens:
         if token in GROUPINGS and grouping is None:

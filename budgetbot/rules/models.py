@@ -27,6 +27,7 @@ from pydantic import (
     field_validator,
 )
 from pydantic.fields import FieldInfo
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from budgetbot.rules.periods import Period
 from budgetbot.usage.measures import MEASURES, Measure, watch
@@ -35,10 +36,12 @@ from .budget import Budget, budget_doc, budget_field
 from .policy_fields import (
     _TIMEZONE_MAX,
     _TIMEZONE_RE,
+    ACTION_SCOPES,
     MAX_AMOUNT,
     MAX_PERCENT,
     MAX_PLACES,
     NAME_PATTERN,
+    Action,
     AlertPercentList,
     Channel,
     DigestPeriod,
@@ -59,6 +62,7 @@ from .policy_fields import (
 __all__ = [
     "MEASURES",
     "NAME_PATTERN",
+    "Action",
     "Anomaly",
     "Budget",
     "Digest",
@@ -129,11 +133,30 @@ class Policy(PolicyItem):
     ]
     channel: Channel = None
     mention: Mentions = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
+    """What budgetbot does at a level: cancel the group's queued jobs, approved in Slack."""
 
     @field_validator("match")
     @classmethod
     def _check_match(cls, values: list[str] | None, info: ValidationInfo) -> list[str] | None:
         return _check_globs(values, info)
+
+    @field_validator("actions")
+    @classmethod
+    def _check_actions(cls, actions: list[Action], info: ValidationInfo) -> list[Action]:
+        # Each problem is raised at its action's own key, so the loader names its line.
+        problems = [
+            InitErrorDetails(
+                type=PydanticCustomError("policy_action", "{message}", {"message": message}),
+                loc=(index, key),
+                input=value,
+            )
+            for index, action in enumerate(actions)
+            for key, value, message in _action_problems(action, info.data)
+        ]
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems)
+        return actions
 
     @field_validator("each")
     @classmethod
@@ -151,6 +174,37 @@ class Policy(PolicyItem):
     @classmethod
     def _check_over_100_allowed(cls, values: list[Decimal]) -> list[Decimal]:
         return _check_percents(values, upper=None)
+
+
+def _action_problems(action: Action, policy: dict[str, Any]) -> list[tuple[str, object, str]]:
+    """``(key, value, message)`` for what is wrong with ``action`` in a policy of these fields."""
+    found: list[tuple[str, object, str]] = []
+    scope = policy.get("scope")
+    if scope is not None and scope not in ACTION_SCOPES:
+        found.append(
+            ("do", action.do, f"only project and user budgets may cancel jobs (scope is {scope!r})")
+        )
+    levels_key = "alert_at" if action.of == "spend" else "committed_at"
+    levels: list[Decimal] | None = policy.get(levels_key)
+    if levels is not None and action.at not in levels:
+        shown = ", ".join(f"{level.normalize():f}" for level in levels) or "none"
+        found.append(
+            (
+                "at",
+                action.at,
+                f"{_show(action.at)} is not one of the policy's {levels_key} levels ({shown});"
+                f" an action of {action.of} acts at one of them",
+            )
+        )
+    if action.approval == "manual" and not action.approvers:
+        found.append(
+            (
+                "approvers",
+                action.approvers,
+                "manual approval needs approvers: Slack user ids, '@user-groups' or e-mails",
+            )
+        )
+    return found
 
 
 class Anomaly(PolicyItem):

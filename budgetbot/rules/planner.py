@@ -103,8 +103,9 @@ class Plan:
 
     @property
     def needs_queue(self) -> bool:
-        """Whether a policy counts queued jobs (``committed_at``): only then is the queue read."""
-        return any(p.policy.committed_at for p in self.policies)
+        """Whether a policy counts queued jobs (``committed_at``) or may act on them
+        (``actions``: a proposal counts the jobs it would cancel): only then is the queue read."""
+        return any(p.policy.committed_at or p.policy.actions for p in self.policies)
 
     def current_periods(self) -> dict[str, str]:
         """Each policy's current period label, by policy name."""

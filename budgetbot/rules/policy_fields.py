@@ -23,10 +23,15 @@ from pydantic import (
 )
 
 __all__ = [
+    "ACTION_SCOPES",
     "MAX_AMOUNT",
     "MAX_PERCENT",
     "MAX_PLACES",
     "NAME_PATTERN",
+    "Action",
+    "ActionDo",
+    "ActionOf",
+    "Approval",
     "DigestPeriod",
     "PolicyItem",
     "Scope",
@@ -195,3 +200,51 @@ class PolicyItem(_Model):
         located = self.model_copy()
         located._source = source
         return located
+
+
+# --- budget actions -----------------------------------------------------------------------------
+
+ActionOf = Literal["spend", "committed"]
+ActionDo = Literal["cancel-queued"]
+Approval = Literal["manual", "automatic"]
+#: The scopes whose groups an action may act on: a project's or a user's queue, never the
+#: organization's as a whole.
+ACTION_SCOPES: Final = ("project", "user")
+
+
+class Action(_Model):
+    """What budgetbot does when a level is reached: cancel the group's queued jobs, once an
+    approver clicks (``manual``) or at once (``automatic``)."""
+
+    at: Annotated[
+        Decimal,
+        Field(decimal_places=MAX_PLACES, gt=0, le=MAX_PERCENT),
+        WithJsonSchema(
+            {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": int(MAX_PERCENT),
+                "description": (
+                    "Percent of the budget; one of the policy's alert_at (of: spend) or"
+                    " committed_at (of: committed) levels."
+                ),
+            }
+        ),
+    ]
+    of: ActionOf = "spend"
+    """Which figure reaches ``at``: spend so far (``alert_at``) or committed (``committed_at``)."""
+    do: ActionDo = "cancel-queued"
+    """cancel-queued: cancel the group's jobs in ``submitted`` or ``ready`` (never ``started``)."""
+    approval: Approval = "manual"
+    """manual: an approver clicks the proposal in Slack; automatic: done when the level is
+    reached, and posted."""
+    approvers: Annotated[
+        list[Annotated[str, Field(min_length=1)]],
+        Field(
+            default_factory=list,
+            description=(
+                "Who may approve: Slack user ids ('U0123ABCD'), user groups ('@lab-managers')"
+                " or e-mail addresses; required for manual approval."
+            ),
+        ),
+    ]

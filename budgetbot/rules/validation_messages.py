@@ -115,6 +115,8 @@ def _humane(error: ErrorDetails, model: type[BaseModel], rel: Loc) -> str:
     got = f"(got {show_value(value)})"
     if kind in _TYPE_MESSAGES:
         return f"{_TYPE_MESSAGES[kind]} {got}"
+    if kind == "policy_action":
+        return error["msg"]
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", error["msg"]))
     if kind == "greater_than":

@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
+from budgetbot.actions.audit import audit_entries
+from budgetbot.render.action_blocks import audit_message
 from budgetbot.render.blocks import Block, error_message, help_message, report_message
 from budgetbot.render.budgets import budgets_blocks
 from budgetbot.render.queue import queue_blocks
@@ -21,7 +23,7 @@ from budgetbot.reports.fetch import fetch_burns, fetch_queue, fetch_report, read
 from budgetbot.reports.grammar import Command, GrammarError, parse_command, parse_range
 from budgetbot.rules.engine import plan
 from budgetbot.slack.deps import Deps
-from budgetbot.slack.replies import QUEUE_NOT_READ, USER_SPEND_PRIVATE
+from budgetbot.slack.replies import NO_AUDIT, QUEUE_NOT_READ, USER_SPEND_PRIVATE
 from budgetbot.usage import UsageSource
 
 __all__ = [
@@ -126,6 +128,11 @@ def answer(
 ) -> Reply:
     """Fetch and render what ``command`` asks for at ``now``; raises IonQ and usage errors."""
     response_type: ResponseType = "in_channel" if command.share else "ephemeral"
+    if command.kind == "audit":  # from the store: IonQ is not asked
+        if deps.store is None:
+            return Reply(*error_message(NO_AUDIT))
+        return Reply(*audit_message(audit_entries(deps.store)), response_type)
+    source = deps.usage_source()
     users_ok = may_see_users(deps, user_id, channel_id, share=command.share)
     if command.kind == "queue":
         return _queue(command, deps, now, users_ok, response_type)

@@ -45,6 +45,7 @@ from .retry import (
 )
 
 __all__ = [
+    "ACTION_EVENT_TYPE",
     "ALERT_EVENT_TYPE",
     "DIGEST_EVENT_TYPE",
     "MAX_RETRIES",
@@ -68,6 +69,8 @@ log = logging.getLogger("budgetbot.slack.deliver")
 ALERT_EVENT_TYPE = "budgetbot_alert"
 DIGEST_EVENT_TYPE = "budgetbot_digest"
 NOTICE_EVENT_TYPE = "budgetbot_notice"
+#: A budget action's proposal, or what an action did.
+ACTION_EVENT_TYPE = "budgetbot_action"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 NO_CHANNEL = "no channel: set `channel:` in the policy or BUDGETBOT_DEFAULT_CHANNEL"
 #: A digest with this many blocks has no room for the chart's link (Block Kit allows 50).

@@ -11,11 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from budgetbot.queue.model import QueueReader
 from budgetbot.rules import PolicySet
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
+
+if TYPE_CHECKING:
+    from budgetbot.actions.execute import ActionRuntime
 
 __all__ = ["Deps", "utc_now"]
 
@@ -46,3 +50,7 @@ class Deps:
     def queue(self) -> QueueReader | None:
         """The queue reader, or None where budgetbot does not read the queue."""
         return None if self.queue_reader is None else self.queue_reader()
+
+    #: The budget action service (store, IonQ keys, BUDGETBOT_ACTIONS), built on first click;
+    #: None where budgetbot cannot act (no store).
+    actions: Callable[[], ActionRuntime] | None = None

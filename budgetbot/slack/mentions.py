@@ -18,14 +18,15 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from budgetbot.render.slack_text import escape
 
-__all__ = ["MentionResolver"]
+__all__ = ["EMAIL", "GROUP_ID", "HANDLE", "USER_ID", "MentionResolver"]
 
 log = logging.getLogger("budgetbot.slack.mentions")
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-_HANDLE = re.compile(r"^@[A-Za-z0-9._-]+$")
+#: The kinds of entry a policy uses to name people (``mention:``, an action's ``approvers:``).
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+HANDLE = re.compile(r"^@[A-Za-z0-9._-]+$")
 #: Already in Slack's syntax: kept as they are.
 _FORMATTED = re.compile(r"^<(@[UW][A-Z0-9]+|!subteam\^S[A-Z0-9]+|!here|!channel|!everyone)>$")
 _SPECIAL = {"@here": "<!here>", "@channel": "<!channel>", "@everyone": "<!everyone>"}
@@ -40,6 +41,9 @@ class MentionResolver:
         self._client = client
         self._emails: dict[str, str | None] = {}
         self._groups: dict[str, str] | None = None
+        #: Look-ups Slack could not answer (a missing scope, Slack unreachable): the entry is
+        #: unknown, which is not the same as "no such user or group".
+        self.unanswered: list[str] = []
 
     def __repr__(self) -> str:
         return f"MentionResolver(emails={len(self._emails)}, groups={self._groups is not None})"
@@ -59,22 +63,23 @@ class MentionResolver:
             return ""
         if _FORMATTED.match(text):
             return text
-        if _USER_ID.match(text):
+        if USER_ID.match(text):
             return f"<@{text}>"
-        if _GROUP_ID.match(text):
+        if GROUP_ID.match(text):
             return f"<!subteam^{text}>"
         if text.lower() in _SPECIAL:
             return _SPECIAL[text.lower()]
-        if _EMAIL.match(text):
-            user = self._user_by_email(text)
+        if EMAIL.match(text):
+            user = self.user_by_email(text)
             return f"<@{user}>" if user else escape(text)
-        if _HANDLE.match(text):
-            group = self._group_by_handle(text[1:])
+        if HANDLE.match(text):
+            group = self.group_by_handle(text[1:])
             return f"<!subteam^{group}>" if group else escape(text)
         log.warning("mention %r is not an id, e-mail address or @handle: shown as text", text)
         return escape(text)
 
-    def _user_by_email(self, email: str) -> str | None:
+    def user_by_email(self, email: str) -> str | None:
+        """The user id of ``email`` (``users.lookupByEmail``), None if unknown or unanswered."""
         key = email.lower()
         if key in self._emails:
             return self._emails[key]
@@ -87,25 +92,31 @@ class MentionResolver:
                 self._emails[key] = None
             else:
                 log.warning("could not look up %s in Slack (%s): mentioned as text", email, error)
+                self.unanswered.append(f"{email}: {error}")
             return None
         except _TRANSIENT as exc:
             log.warning("could not look up %s in Slack (%s)", email, type(exc).__name__)
+            self.unanswered.append(f"{email}: {type(exc).__name__}")
             return None
         user = answer.get("user")
         uid = user.get("id") if isinstance(user, dict) else None
         self._emails[key] = uid if isinstance(uid, str) else None
         return self._emails[key]
 
-    def _group_by_handle(self, handle: str) -> str | None:
+    def group_by_handle(self, handle: str) -> str | None:
+        """The id of user group ``@handle`` (``usergroups.list``, once), None if unknown or
+        unanswered."""
         if self._groups is None:
             try:
                 answer = self._client.usergroups_list()
             except SlackApiError as exc:
                 error = exc.response.get("error") if exc.response is not None else None
                 log.warning("could not list Slack user groups (%s): @%s as text", error, handle)
+                self.unanswered.append(f"@{handle}: {error}")
                 return None
             except _TRANSIENT as exc:
                 log.warning("could not list Slack user groups (%s)", type(exc).__name__)
+                self.unanswered.append(f"@{handle}: {type(exc).__name__}")
                 return None
             groups = answer.get("usergroups") or []
             self._groups = {

@@ -20,17 +20,21 @@ from budgetbot.alerts.notifiers import (
     DeliveryError,
     Note,
     Outgoing,
+    OutgoingActionResult,
     OutgoingDigest,
     OutgoingNotice,
+    OutgoingProposal,
     Receipt,
 )
-from budgetbot.render.blocks import IONQ_CONSOLE_URL, alert_message, notice_message
+from budgetbot.render.action_blocks import outcome_message, proposal_message
+from budgetbot.render.blocks import IONQ_CONSOLE_URL, Block, alert_message, notice_message
 from budgetbot.render.digest import digest_blocks
 from budgetbot.rules.findings import in_thread
 
 from .deliver import (
     _CHANNEL_ID,
     _NOT_JOINABLE,
+    ACTION_EVENT_TYPE,
     ALERT_EVENT_TYPE,
     DIGEST_EVENT_TYPE,
     HISTORY_PAGE_SIZE,
@@ -118,14 +122,30 @@ class SlackNotifier:
         return channel_id, ts
 
     def _post_notice(self, note: OutgoingNotice) -> tuple[str, str]:
+        return self._post_reply(note, NOTICE_EVENT_TYPE, *notice_message(note.text))
+
+    def _post_proposal(self, note: OutgoingProposal) -> tuple[str, str]:
+        return self._post_reply(note, ACTION_EVENT_TYPE, *proposal_message(note.proposal))
+
+    def _post_action_result(self, note: OutgoingActionResult) -> tuple[str, str]:
+        return self._post_reply(note, ACTION_EVENT_TYPE, *outcome_message(note.outcome))
+
+    def _post_reply(
+        self,
+        note: OutgoingNotice | OutgoingProposal | OutgoingActionResult,
+        event_type: str,
+        text: str,
+        blocks: list[Block],
+    ) -> tuple[str, str]:
+        """Post a note that answers an alert in its thread (at the top level while the alert
+        has not gone out)."""
         channel = note.channel or self.default_channel
         thread_ts = None
         if note.thread is not None:
             channel, thread_ts = note.thread  # a reply to an alert lives in its thread
         if not channel:
             raise DeliveryError(NO_CHANNEL)
-        text, blocks = notice_message(note.text)
-        metadata = {"event_type": NOTICE_EVENT_TYPE, "event_payload": {"dedup_key": note.dedup_key}}
+        metadata = {"event_type": event_type, "event_payload": {"dedup_key": note.dedup_key}}
         return self._joined_after(
             post_message(self.client, channel, text, blocks, thread_ts=thread_ts, metadata=metadata)
         )
@@ -189,7 +209,7 @@ class SlackNotifier:
         never posted a second time on a guess, until a later cycle can tell.
         """
         key = note.dedup_key
-        thread = note.thread if isinstance(note, Outgoing | OutgoingNotice) else None
+        thread = note.thread if not isinstance(note, OutgoingDigest) else None
         if thread is not None:
             found = self._find_in_thread(thread[0], thread[1], key)
             if found is not None:
@@ -329,6 +349,8 @@ _POST: dict[type[Any], Callable[[SlackNotifier, Any], tuple[str, str]]] = {
     Outgoing: SlackNotifier._post_alert,
     OutgoingDigest: SlackNotifier._post_digest,
     OutgoingNotice: SlackNotifier._post_notice,
+    OutgoingProposal: SlackNotifier._post_proposal,
+    OutgoingActionResult: SlackNotifier._post_action_result,
 }
 
 
@@ -341,6 +363,6 @@ def _thread_key(note: Note) -> str | None:
     """The rule, group and period a note's thread is about (None: a note of no thread)."""
     if isinstance(note, Outgoing):
         return note.finding.thread_key
-    if isinstance(note, OutgoingNotice):
-        return note.thread_key
-    return None
+    if isinstance(note, OutgoingDigest):
+        return None
+    return note.thread_key

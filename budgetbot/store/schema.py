@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from .tables import (
+    ACTION_TABLES,
     DEFAULT_DESTINATION,
     SCHEMA_VERSION,
     group_names,
@@ -85,11 +86,19 @@ def _ledger_tables(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _action_tables(conn: Connection) -> None:
+    """Version 5: budget actions (proposals, their jobs, the audit trail). Only new tables,
+    made here too (``checkfirst``) so the step stands on its own."""
+    for table in ACTION_TABLES:
+        table.create(conn, checkfirst=True)
+
+
 #: Upgrades from version N-1 to N, applied in order by :func:`upgrade`.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _outbox_destinations,
     3: _queue_tables,
     4: _ledger_tables,
+    5: _action_tables,
 }
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "ACTION_TABLES",
     "DEFAULT_DESTINATION",
     "SCHEMA_VERSION",
     "acks",
+    "action_audit",
+    "action_jobs",
+    "action_proposals",
     "fired",
     "group_names",
     "home_viewers",
@@ -26,7 +30,8 @@ __all__ = [
 #: 2: outbox rows name their destination; the unique key is (destination, dedup_key).
 #: 3: job estimates by job id and the names of projects and users (committed spend).
 #: 4: the job ledger (every completed job's billed cost) and how far each key was walked.
-SCHEMA_VERSION = 4
+#: 5: budget actions: proposals, the jobs each acted on, the audit trail.
+SCHEMA_VERSION = 5
 #: The destination of people-facing notifications: Slack, or the terminal standing in for it.
 DEFAULT_DESTINATION = "chat"
 
@@ -202,3 +207,70 @@ ledger_marks = sa.Table(
     sa.Column("since", sa.DateTime(timezone=True), nullable=False),
     sa.Column("walked_at", sa.DateTime(timezone=True), nullable=False),
 )
+#: Budget actions (``budgetbot.actions``): one row per proposal, once per (policy, group, period,
+#: kind, level), its id derived from that key. ``proposal`` is the proposal as proposed (JSON);
+#: the other columns are where it stands. ``claimed_by``/``claimed_until`` lease the action to one
+#: process while IonQ is called, as the outbox leases a notification.
+action_proposals = sa.Table(
+    "action_proposals",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("group_key", sa.String(256), nullable=False),
+    sa.Column("period", sa.String(32), nullable=False),
+    sa.Column("proposal", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    #: proposed, approved (recorded; cancelling or to resume), done, failed (retry resumes).
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("approved_by", sa.String(64), nullable=True),
+    sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("claimed_by", sa.String(128), nullable=True),
+    sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+    #: The way back: none, in_progress, done, failed; who asked, when.
+    sa.Column("resubmit", sa.String(16), nullable=False, default="none", server_default="none"),
+    sa.Column("resubmitted_by", sa.String(64), nullable=True),
+    sa.Column("resubmitted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_action_proposals_state", "state"),
+)
+
+#: The jobs an action found, recorded before IonQ is asked to cancel them (``result`` pending),
+#: then what became of each; and, after a resubmit, its clone (``clone_state`` started before
+#: ``POST /jobs/{id}/clone`` is sent: a clone never made twice).
+action_jobs = sa.Table(
+    "action_jobs",
+    metadata,
+    sa.Column("proposal_id", sa.String(32), primary_key=True),
+    sa.Column("job_id", sa.String(256), primary_key=True),
+    sa.Column("label", sa.String(512), nullable=False),
+    sa.Column("project_id", sa.String(256), nullable=True),
+    sa.Column("submitter_id", sa.String(256), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("estimate_usd", sa.String(64), nullable=True),
+    sa.Column("result", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("clone_state", sa.String(16), nullable=True),
+    sa.Column("clone_id", sa.String(256), nullable=True),
+    sa.Column("clone_error", sa.Text, nullable=True),
+)
+
+#: The audit trail: every proposal, refusal, approval, cancellation (per job) and resubmit.
+action_audit = sa.Table(
+    "action_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("event", sa.String(16), nullable=False),
+    sa.Column("proposal_id", sa.String(32), nullable=False, index=True),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("group_name", sa.String(512), nullable=False),
+    sa.Column("by_user", sa.String(64), nullable=True),
+    sa.Column("job_id", sa.String(256), nullable=True),
+    sa.Column("detail", sa.Text, nullable=False, default=""),
+)
+
+#: The tables of schema version 5.
+ACTION_TABLES = (action_proposals, action_jobs, action_audit)

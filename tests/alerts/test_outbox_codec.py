@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from budgetbot.actions import JobOutcome, Outcome, Proposal
 from budgetbot.alerts.decide import Reason
 from budgetbot.alerts.outbox import (
+    ActionResultPayload,
     AlertPayload,
     DigestPayload,
     NoticePayload,
     PayloadError,
+    ProposalPayload,
     decode,
     encode,
 )
@@ -31,6 +36,49 @@ def test_each_payload_comes_back_as_it_went_in() -> None:
     notice = NoticePayload("IonQ usage data is available again")
     for payload in (alert, digest, notice):
         assert decode(encode(payload)) == payload
+
+
+def test_budget_action_payloads_come_back_as_they_went_in() -> None:
+    proposal = Proposal(
+        id="p-1",
+        rule="chem-cap",
+        scope="project",
+        group_key="p1",
+        group_name="Quantum Chem <!channel>",
+        groups=("p1",),
+        period="2026-11",
+        kind="committed",
+        level=Decimal("100.5"),
+        approval="manual",
+        approvers=("@lab-managers",),
+        thread_key="chem-cap|p1|2026-11",
+        channel="#quantum-spend",
+        created_at=dt.datetime(2026, 11, 20, 19, tzinfo=dt.UTC),
+        expires_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        jobs=3,
+        amount_usd=Decimal("640.00"),
+    )
+    outcome = Outcome(
+        proposal_id="p-1",
+        state="done",
+        first=True,
+        proposal=proposal,
+        approved_by="U1",
+        jobs=(
+            JobOutcome(
+                job_id="j1",
+                label="vqe",
+                status="canceled",
+                result="cancelled",
+                estimate_usd=Decimal("1.10"),
+            ),
+        ),
+        message="Cancelled 1 queued job of Quantum Chem",
+    )
+    for payload in (ProposalPayload(proposal), ActionResultPayload(outcome)):
+        assert decode(encode(payload)) == payload
+    with pytest.raises(PayloadError):
+        decode('{"type": "proposal", "proposal": {"id": "p-1"}}')
 
 
 @settings(max_examples=50, deadline=None)

@@ -69,7 +69,9 @@ def test_the_cycle_reads_as_its_stages_in_order() -> None:
         "fetch",
         "evaluate",
         "decide",
+        "propose",
         "record",
+        "act",
         "deliver",
         "after_cycle",
     ]

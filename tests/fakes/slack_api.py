@@ -15,6 +15,12 @@ be joined (``method_not_supported_for_channel_type``) and, to a non-member, does
 Faults are injected per method with :meth:`FakeSlack.fail`: a 429 with ``Retry-After``, an
 ``{"ok": false, "error": …}`` answer with status 200, a 5xx, or a raw (malformed) body.
 
+Scopes are checked as Slack checks them: a method whose scope the app was not granted answers
+``missing_scope`` with ``needed`` (:data:`METHOD_SCOPES`); by default the fake grants exactly the
+bot scopes of ``slack-manifest.yaml``, so a scope missing there fails here too. User groups have
+members (``usergroups.users.list``); ``chat.postEphemeral`` messages are kept apart
+(:meth:`FakeSlack.ephemerals`), never in a channel's history.
+
 Like Slack, ``chat.postMessage``, ``chat.update`` and ``views.publish`` refuse blocks over Block
 Kit's limits (``invalid_blocks``, see :func:`block_kit_errors`) and a fallback text over 40,000
 characters (``msg_too_long``); ``files.completeUploadExternal`` answers only each file's id and
@@ -31,11 +37,22 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["FakeSlack", "Fault", "block_kit_errors", "iter_blocks_text"]
+import yaml
+
+__all__ = [
+    "METHOD_SCOPES",
+    "FakeSlack",
+    "Fault",
+    "block_kit_errors",
+    "iter_blocks_text",
+    "manifest_scopes",
+]
 
 TEAM_ID = "T123"
 BOT_USER_ID = "UBOT"
@@ -50,6 +67,28 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_MESSAGE_TEXT = 40_000
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+#: The bot scope each Web API method needs (Slack's method pages); methods not listed need none
+#: the fake checks (history and lists need one per kind of channel: not modelled).
+METHOD_SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "users.lookupByEmail": "users:read.email",
+    "usergroups.list": "usergroups:read",
+    "usergroups.users.list": "usergroups:read",
+    "conversations.join": "channels:join",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+    "files.info": "files:read",
+}
+_MANIFEST = Path(__file__).resolve().parents[2] / "slack-manifest.yaml"
+
+
+@cache
+def manifest_scopes() -> frozenset[str]:
+    """The bot scopes ``slack-manifest.yaml`` asks for: what an installed budgetbot is granted."""
+    manifest = yaml.safe_load(_MANIFEST.read_text())
+    return frozenset(manifest["oauth_config"]["scopes"]["bot"])
 
 
 @dataclass
@@ -124,11 +163,17 @@ class FakeSlack:
         token: str | None = None,
         app_token: str | None = None,
         latency: float = 0.0,
+        members: dict[str, list[str]] | None = None,
+        scopes: frozenset[str] | None = None,
     ) -> None:
         #: e-mail → user id, for ``users.lookupByEmail`` (case-insensitive).
         self.users: dict[str, str] = dict(users or {})
         #: handle (without ``@``) → user group id, for ``usergroups.list``.
         self.usergroups: dict[str, str] = dict(usergroups or {})
+        #: user group id → its members' user ids, for ``usergroups.users.list``.
+        self.members_of: dict[str, list[str]] = {k: list(v) for k, v in (members or {}).items()}
+        #: The bot scopes granted (default: the manifest's).
+        self.scopes: frozenset[str] = manifest_scopes() if scopes is None else scopes
         #: When set, the only accepted token; else any ``xoxb-…`` but ``xoxb-invalid``.
         self.token = token
         #: The same for the app-level token of Socket Mode (``xapp-…`` but ``xapp-invalid``).
@@ -141,6 +186,7 @@ class FakeSlack:
         self._faults: list[Fault] = []
         self._messages: list[_Message] = []
         self._views: dict[str, dict[str, Any]] = {}
+        self._ephemerals: list[dict[str, Any]] = []
         self._files: dict[str, dict[str, Any]] = {}
         self._ts = 0
         self._ids = 0
@@ -223,6 +269,11 @@ class FakeSlack:
         cid = self.channel_id(channel)
         with self._lock:
             return [m.as_slack(with_metadata=True) for m in self._messages if m.channel == cid]
+
+    def ephemerals(self, user: str | None = None) -> list[dict[str, Any]]:
+        """``chat.postEphemeral`` messages delivered (to ``user``), oldest first."""
+        with self._lock:
+            return [e for e in self._ephemerals if user is None or e.get("user") == user]
 
     def views(self) -> dict[str, dict[str, Any]]:
         """App Home views published, by user id."""
@@ -320,6 +371,10 @@ class FakeSlack:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return {"ok": False, "error": "unknown_method"}
+        needed = METHOD_SCOPES.get(method)
+        if needed is not None and needed not in self.scopes:
+            provided = ",".join(sorted(self.scopes))
+            return {"ok": False, "error": "missing_scope", "needed": needed, "provided": provided}
         with self._lock:
             result: dict[str, Any] = handler(p)
         return result
@@ -343,7 +398,8 @@ class FakeSlack:
     def _find(self, channel: str, ts: str) -> _Message | None:
         return next((m for m in self._messages if m.channel == channel and m.ts == ts), None)
 
-    def _m_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+    def _new_message_refused(self, p: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's answer to a new message it refuses (no channel, no text, over the limits)."""
         if not p.get("channel"):
             return {"ok": False, "error": "channel_not_found"}
         if not p.get("text") and not p.get("blocks") and not p.get("attachments"):
@@ -351,9 +407,15 @@ class FakeSlack:
         refused = _refused(p)
         if refused is not None:
             return refused
-        cid = self.channel_id(str(p["channel"]))
-        if not self._visible(cid):
+        if not self._visible(self.channel_id(str(p["channel"]))):
             return {"ok": False, "error": "channel_not_found"}
+        return None
+
+    def _m_chat_postMessage(self, p: dict[str, Any]) -> dict[str, Any]:
+        refused = self._new_message_refused(p)
+        if refused is not None:
+            return refused
+        cid = self.channel_id(str(p["channel"]))
         if not _ID.match(str(p["channel"])):
             self.channel_names[cid] = str(p["channel"]).removeprefix("#")
         thread_ts = p.get("thread_ts")
@@ -390,6 +452,20 @@ class FakeSlack:
             "text": message.body.get("text", ""),
             "message": message.as_slack(with_metadata=True),
         }
+
+    def _m_chat_postEphemeral(self, p: dict[str, Any]) -> dict[str, Any]:
+        if not _USER_ID.match(str(p.get("user", ""))):
+            return {"ok": False, "error": "user_not_found"}
+        refused = self._new_message_refused(p)
+        if refused is not None:
+            return refused
+        cid = self.channel_id(str(p["channel"]))
+        thread_ts = p.get("thread_ts")
+        if thread_ts and self._find(cid, str(thread_ts)) is None:
+            return {"ok": False, "error": "thread_not_found"}
+        ts = self._next_ts()
+        self._ephemerals.append({**p, "channel": cid, "message_ts": ts})
+        return {"ok": True, "message_ts": ts}
 
     def _m_chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
         cid = self.channel_id(str(p.get("channel", "")))
@@ -513,6 +589,14 @@ class FakeSlack:
                 for handle, sid in self.usergroups.items()
             ],
         }
+
+    def _m_usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = str(p.get("usergroup", ""))
+        if not group:
+            return {"ok": False, "error": "invalid_arguments"}
+        if group not in self.usergroups.values() and group not in self.members_of:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.members_of.get(group, []))}
 
     def _m_views_publish(self, p: dict[str, Any]) -> dict[str, Any]:
         user = str(p.get("user_id", ""))
@@ -687,7 +771,7 @@ def block_kit_errors(blocks: Any, *, max_blocks: int = MAX_MESSAGE_BLOCKS) -> li
     """What Slack would refuse in ``blocks`` (empty when it takes them), per Block Kit's limits:
     blocks per message or view, header 150 and section 3,000 characters, 10 fields of 2,000,
     1 to 10 context elements, 25 actions elements, button text 75, value 2,000, URL 3,000,
-    ids 255."""
+    ids 255, a confirm dialog's plain-text title 100, text 300 and buttons 30."""
     if not isinstance(blocks, list):
         return ["blocks is not a list"]
     errors = []
@@ -730,8 +814,33 @@ def block_kit_errors(blocks: Any, *, max_blocks: int = MAX_MESSAGE_BLOCKS) -> li
                     errors.append(f"{where}: button value over 2,000 or url over 3,000")
                 if len(str(e.get("action_id", ""))) > 255:
                     errors.append(f"{where}: action_id over 255")
+                if "confirm" in e:
+                    errors += _confirm_errors(e["confirm"], where)
         elif kind != "divider":
             errors.append(f"{where}: not a block type budgetbot uses")
+    return errors
+
+
+#: A confirm dialog's parts: each plain_text, at most this long (title and text required).
+_CONFIRM_LIMITS = {"title": 100, "text": 300, "confirm": 30, "deny": 30}
+
+
+def _confirm_errors(confirm: Any, where: str) -> list[str]:
+    """What Slack refuses in a button's confirm dialog."""
+    if not isinstance(confirm, dict):
+        return [f"{where}: confirm is not an object"]
+    errors = []
+    for part, limit in _CONFIRM_LIMITS.items():
+        obj = confirm.get(part)
+        if obj is None and part in ("confirm", "deny"):
+            continue
+        text = _text_of(obj)
+        if not isinstance(obj, dict) or obj.get("type") != "plain_text" or text is None:
+            errors.append(f"{where}: confirm.{part} must be plain_text")
+        elif not 0 < len(text) <= limit:
+            errors.append(f"{where}: confirm.{part} of {len(text)} characters (1 to {limit})")
+    if confirm.get("style") not in (None, "primary", "danger"):
+        errors.append(f"{where}: confirm.style must be primary or danger")
     return errors
 
 

@@ -229,9 +229,16 @@ def test_json_schema() -> None:
     policy_props = defs["Policy"]["properties"]
     assert list(policy_props) == [
         "name", "description", "scope", "match", "each", "period", "budget",
-        "alert_at", "forecast_at", "pace_at", "committed_at", "channel", "mention",
+        "alert_at", "forecast_at", "pace_at", "committed_at", "channel", "mention", "actions",
     ]  # fmt: skip
     assert all("description" in prop for prop in policy_props.values())
+    action = defs["Action"]
+    assert list(action["properties"]) == ["at", "of", "do", "approval", "approvers"]
+    assert action["required"] == ["at"] and action["additionalProperties"] is False
+    assert action["properties"]["of"]["enum"] == ["spend", "committed"]
+    assert action["properties"]["do"]["const"] == "cancel-queued"
+    assert action["properties"]["approval"]["enum"] == ["manual", "automatic"]
+    assert all("description" in prop for prop in action["properties"].values())
     assert defs["Policy"]["additionalProperties"] is False
     assert set(defs["Budget"]["properties"]) == {"usd", "qpu_hours", "jobs"}
     assert set(defs["Anomaly"]["properties"]) == {

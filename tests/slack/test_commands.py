@@ -425,3 +425,14 @@ def test_who_may_see_spend_by_user() -> None:
     assert may_see_users(deps, "U0BOSS", "C0FINANCE", share=True)
     everyone = Deps(rules=deps.rules, usage_source=deps.usage_source)
     assert may_see_users(everyone, None, None, share=True)
+
+
+def test_audit_is_a_command_and_in_the_help() -> None:
+    todo = read_command("audit", NOW)
+    assert not isinstance(todo, Reply) and todo.kind == "audit" and not todo.share
+    shared = read_command("audit share", NOW)
+    assert not isinstance(shared, Reply) and shared.share
+    typo = read_command("audti", NOW)
+    assert isinstance(typo, Reply) and "/ionq-usage audit" in text_of(typo.__dict__)
+    help_reply = read_command("help", NOW)
+    assert isinstance(help_reply, Reply) and "/ionq-usage audit" in text_of(help_reply.__dict__)

@@ -7,7 +7,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from tests.fakes.slack_api import FakeSlack
+from budgetbot.render.slack_text import fit_blocks
+from tests.fakes.slack_api import FakeSlack, block_kit_errors, manifest_scopes
 from tests.slack.conftest import TOKEN
 
 
@@ -87,3 +88,58 @@ def test_faults_and_response_url(fake_slack: FakeSlack) -> None:
     answer = WebhookClient(fake_slack.response_url("cmd-1")).send_dict({"text": "hello"})
     assert answer.status_code == 200
     assert fake_slack.responses("cmd-1") == [{"text": "hello"}]
+
+
+def test_group_members_ephemerals_and_scopes() -> None:
+    members = {"S0CHEM": ["U0ALICE", "U0BOB"]}
+    with FakeSlack(usergroups={"chem-leads": "S0CHEM"}, members=members) as fake:
+        client = WebClient(token=TOKEN, base_url=fake.base_url)
+        assert client.usergroups_users_list(usergroup="S0CHEM")["users"] == ["U0ALICE", "U0BOB"]
+        with pytest.raises(SlackApiError) as unknown:
+            client.usergroups_users_list(usergroup="S0NONE")
+        assert unknown.value.response["error"] == "no_such_subteam"
+        # An ephemeral reaches one user and never the channel's history.
+        posted = client.chat_postMessage(channel="#quantum-spend", text="alert")
+        answer = client.chat_postEphemeral(
+            channel=posted["channel"], user="U0BOB", text="only you", thread_ts=posted["ts"]
+        )
+        assert answer["ok"] and answer["message_ts"]
+        assert [e["text"] for e in fake.ephemerals("U0BOB")] == ["only you"]
+        assert fake.ephemerals("U0ALICE") == []
+        assert [m["text"] for m in fake.messages("#quantum-spend")] == ["alert"]
+        with pytest.raises(SlackApiError) as nobody:
+            client.chat_postEphemeral(channel=posted["channel"], user="nobody", text="x")
+        assert nobody.value.response["error"] == "user_not_found"
+    # By default the manifest's scopes are granted; without one, Slack says which is needed.
+    assert {"usergroups:read", "users:read.email", "chat:write"} <= manifest_scopes()
+    with FakeSlack(users={"a@example.org": "U0A"}, scopes=frozenset({"chat:write"})) as fake:
+        client = WebClient(token=TOKEN, base_url=fake.base_url)
+        for call, needed in (
+            (lambda: client.usergroups_users_list(usergroup="S0CHEM"), "usergroups:read"),
+            (lambda: client.usergroups_list(), "usergroups:read"),
+            (lambda: client.users_lookupByEmail(email="a@example.org"), "users:read.email"),
+        ):
+            with pytest.raises(SlackApiError) as refused:
+                call()
+            assert refused.value.response["error"] == "missing_scope"
+            assert refused.value.response["needed"] == needed
+        assert client.chat_postMessage(channel="#c", text="x")["ok"]
+
+
+def test_confirm_dialogs_are_held_to_slacks_limits() -> None:
+    def button(confirm: object) -> list[dict[str, object]]:
+        element = {"type": "button", "text": {"type": "plain_text", "text": "Go"}, "value": "v"}
+        return [{"type": "actions", "elements": [{**element, "confirm": confirm}]}]
+
+    def plain(text: str) -> dict[str, str]:
+        return {"type": "plain_text", "text": text}
+
+    good = {"title": plain("Sure?"), "text": plain("x" * 300), "confirm": plain("Yes")}
+    assert block_kit_errors(button(good)) == []
+    assert block_kit_errors(button({**good, "title": plain("t" * 101)}))
+    assert block_kit_errors(button({**good, "text": {"type": "mrkdwn", "text": "x"}}))
+    assert block_kit_errors(button({**good, "deny": plain("n" * 31)}))
+    assert block_kit_errors(button({"text": plain("no title")}))
+    # The renderers' last guard cuts a dialog to fit.
+    long = {**good, "title": plain("t" * 500), "text": plain("x" * 900)}
+    assert block_kit_errors(fit_blocks(button(long))) == []

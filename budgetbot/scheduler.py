@@ -55,13 +55,15 @@ def scaled_clock(
     """The clock process's clock: ``wall`` itself by default, or a simulated one for tests and
     rehearsals that reads ``start`` at ``anchor`` and runs ``rate`` times as fast.
 
-    ``anchor`` (a Unix time, default: now) lets several processes share one simulated clock.
+    ``anchor`` (a Unix time, default: now) lets several processes share one simulated clock;
+    until it comes the clock reads ``start`` (a process that started early must not replay
+    schedules from before ``start``).
     """
     started = dt.datetime.fromtimestamp(anchor, dt.UTC) if anchor else wall()
     base = start or started
 
     def clock() -> dt.datetime:
-        return base + (wall() - started) * rate
+        return base + max(wall() - started, dt.timedelta(0)) * rate
 
     return clock
 

@@ -113,6 +113,11 @@ def test_scaled_clock_runs_from_its_start_at_its_rate():
     anchor = wall[0].timestamp() - 10
     shared = scaled_clock(t("2026-11-01T00:00:00+00:00"), 2.0, anchor, wall=lambda: wall[0])
     assert shared() == t("2026-11-01T00:00:20+00:00")
+    # Started before its anchor, it stands at its start until the anchor comes.
+    early = scaled_clock(
+        t("2026-11-01T00:00:00+00:00"), 86_400.0, anchor + 20, wall=lambda: wall[0]
+    )
+    assert early() == t("2026-11-01T00:00:00+00:00")
 
 
 # -- the real process, killed across the digest's minute -------------------------------------

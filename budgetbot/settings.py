@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     budgetbot_default_channel: str | None = Field(
         None, description="Slack channel for rules without `channel:`"
     )
+    budgetbot_metrics_series_cap: int = Field(
+        1000,
+        ge=0,
+        description="Most budgets /metrics exports (the largest kept; the rest counted in"
+        " budgetbot_series_dropped)",
+    )
 
     def require_ionq(self) -> tuple[str, str, SecretStr]:
         """Base URL, organization id and key for live data, or a MissingSetting naming the gap."""

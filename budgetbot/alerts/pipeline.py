@@ -9,7 +9,9 @@ pipeline is the model). Each is in :mod:`budgetbot.alerts.stages`.
     record    the outbox, one row per destination (alerts and their fired levels in one
               transaction), "back under" replies, outage notices
     deliver   drain the outbox to the process's notifiers, under leases
-    after     the App Home refresh and the cycle's log line (later: metrics)
+    after     the App Home refresh and the cycle's log line
+    metrics   the cycle's figures for ``/metrics``, a snapshot in the store
+              (:mod:`budgetbot.alerts.metrics`)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from budgetbot.store.db import Store
 from budgetbot.usage.source import UsageSource
 
 from .cycle import Cycle, CycleResult, HomeHook
+from .metrics import record_metrics
 from .notifiers import Notifier
 from .stages import after_cycle, decide, deliver, evaluate, fetch, plan, record
 
@@ -32,7 +35,16 @@ __all__ = ["STAGES", "Stage", "run_check"]
 #: A stage does its one job on the cycle and says whether the cycle goes on.
 Stage = Callable[[Cycle], bool]
 
-STAGES: tuple[Stage, ...] = (plan, fetch, evaluate, decide, record, deliver, after_cycle)
+STAGES: tuple[Stage, ...] = (
+    plan,
+    fetch,
+    evaluate,
+    decide,
+    record,
+    deliver,
+    after_cycle,
+    record_metrics,
+)
 
 
 def run_check(
@@ -47,6 +59,7 @@ def run_check(
     home: HomeHook | None = None,
     timer: Callable[[], float] = time.monotonic,
     queue_reader: QueueReader | None = None,
+    metrics: bool = True,
 ) -> CycleResult:
     """Run one cycle at ``now``; with ``dry_run`` decide but record and deliver nothing.
 
@@ -75,6 +88,7 @@ def run_check(
         home=home,
         timer=timer,
         queue_reader=queue_reader,
+        metrics=metrics,
     )
     for stage in STAGES:
         if not stage(cycle):

@@ -7,6 +7,7 @@ policies or reports need it.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Protocol
 
 from budgetbot.ionq import UsageQuery, Usages
@@ -43,6 +44,16 @@ class UsageSource:
         self._cache = cache
         self._today = today
         self._memo: dict[UsageQuery, UsageSeries] = {}
+        # The client is shared between runs: its counts so far are not this run's.
+        self._asked_before = self._asked()
+
+    def requests(self) -> Counter[str]:
+        """IonQ requests by kind its client made since this source was made (one run; empty
+        when the client does not count them)."""
+        return self._asked() - self._asked_before
+
+    def _asked(self) -> Counter[str]:
+        return Counter(getattr(self._client, "requests", None) or {})
 
     def series(self, query: UsageQuery) -> UsageSeries:
         found = self._memo.get(query)

@@ -72,6 +72,7 @@ def test_the_cycle_reads_as_its_stages_in_order() -> None:
         "record",
         "deliver",
         "after_cycle",
+        "record_metrics",
     ]
 
 

@@ -53,7 +53,7 @@ def serve(
     policies_path: Path | None,
     now: dt.datetime | None,
 ) -> None:
-    """Serve Slack: /ionq-usage at /slack/events, health at /healthz, metrics at /metrics.
+    """Serve Slack: /ionq-usage at /slack/events, health at /healthz.
 
     The web process. Runs the Slack app under waitress, a production WSGI server: POST
     /slack/events takes Slack's signed requests (401 and nothing else for a missing, wrong,

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         description="Budget actions: on (propose and cancel), dry-run (propose, say what would"
         " be cancelled, cancel nothing) or off (propose nothing)",
     )
+    budgetbot_metrics_series_cap: int = Field(
+        1000,
+        ge=0,
+        description="Most budgets /metrics exports (the largest kept; the rest counted in"
+        " budgetbot_series_dropped)",
+    )
 
     def require_ionq(self) -> tuple[str, str, SecretStr]:
         """Base URL, organization id and key for live data, or a MissingSetting naming the gap."""

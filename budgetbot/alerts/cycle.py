@@ -99,6 +99,8 @@ class Cycle:
     #: The queue now (the ``fetch`` stage), None when not needed, not given or not readable.
     queue: QueueSnapshot | None = None
     started: float = 0.0
+    #: Record the cycle's figures for ``/metrics`` (:mod:`budgetbot.alerts.metrics`).
+    metrics: bool = True
 
     @property
     def destinations(self) -> list[str]:

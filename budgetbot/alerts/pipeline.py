@@ -11,7 +11,9 @@ pipeline is the model). Each is in :mod:`budgetbot.alerts.stages`.
               in one transaction), "back under" replies, outage notices
     act       automatic actions, and actions a stopped process left unfinished
     deliver   drain the outbox to the process's notifiers, under leases
-    after     the App Home refresh and the cycle's log line (later: metrics)
+    after     the App Home refresh and the cycle's log line
+    metrics   the cycle's figures for ``/metrics``, a snapshot in the store
+              (:mod:`budgetbot.alerts.metrics`)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from budgetbot.usage.source import UsageSource
 
 from .act import act, propose
 from .cycle import Cycle, CycleResult, HomeHook
+from .metrics import record_metrics
 from .notifiers import Notifier
 from .stages import after_cycle, decide, deliver, evaluate, fetch, plan, record
 
@@ -46,6 +49,7 @@ STAGES: tuple[Stage, ...] = (
     act,
     deliver,
     after_cycle,
+    record_metrics,
 )
 
 
@@ -62,6 +66,7 @@ def run_check(
     timer: Callable[[], float] = time.monotonic,
     queue_reader: QueueReader | None = None,
     actions: ActionRuntime | None = None,
+    metrics: bool = True,
 ) -> CycleResult:
     """Run one cycle at ``now``; with ``dry_run`` decide but record and deliver nothing.
 
@@ -94,6 +99,7 @@ def run_check(
         timer=timer,
         queue_reader=queue_reader,
         actions=actions,
+        metrics=metrics,
     )
     for stage in STAGES:
         if not stage(cycle):

@@ -168,10 +168,11 @@ def record(cycle: Cycle) -> bool:
     # Proposals are stored first and posted after their alerts, with the fired levels.
     notes += proposal_notes(store, result.proposals, now)
     store.record(levels, notes, now, destinations=cycle.destinations)
-    # Every budget's burn, once, when the App Home needs it; resolutions reuse it.
-    if cycle.home is not None:
+    # Every budget's burn, once, when the App Home or /metrics needs it; resolutions reuse it.
+    wanted = cycle.home is not None or cycle.metrics
+    if wanted:
         result.burns = burns_of(_planned(cycle), cycle.data, cycle.queue)
-    known = result.burns if cycle.home is not None else None
+    known = result.burns if wanted else None
     record_resolutions(
         _planned(cycle), cycle.data, store, now, cycle.destinations, known, cycle.queue
     )

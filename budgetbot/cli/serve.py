@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 from pathlib import Path
 
 import click
@@ -57,10 +58,12 @@ def serve(
     The web process. Runs the Slack app under waitress, a production WSGI server: POST
     /slack/events takes Slack's signed requests (401 and nothing else for a missing, wrong,
     malformed or stale signature; 400 for a signed but malformed body), GET /healthz answers
-    {"status": "ok"}. Slash commands are acknowledged at once and answered through their
-    response_url when IonQ has replied. Exits 1 at start-up when SLACK_SIGNING_SECRET is
-    missing or Slack refuses SLACK_BOT_TOKEN. With --socket-mode it connects out to Slack over
-    a WebSocket instead (SLACK_APP_TOKEN; no public URL needed; exits 1 if Slack refuses it).
+    {"status": "ok"}, GET /metrics the last cycle's figures for Prometheus (unauthenticated:
+    keep it off the public internet). Slash commands are acknowledged at once and answered
+    through their response_url when IonQ has replied. Exits 1 at start-up when
+    SLACK_SIGNING_SECRET is missing or Slack refuses SLACK_BOT_TOKEN. With --socket-mode it
+    connects out to Slack over a WebSocket instead (SLACK_APP_TOKEN; no public URL needed; exits
+    1 if Slack refuses it).
 
     Reads SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN (--socket-mode), SLACK_API_URL,
     IONQ_API_KEY, IONQ_ORG_ID, IONQ_BASE_URL, BUDGETBOT_POLICIES and PORT (--port).
@@ -68,6 +71,7 @@ def serve(
 
     Example: budgetbot serve --port 3000
     """
+    from budgetbot.alerts.exposition import exposition
     from budgetbot.alerts.health import HealthProbe
     from budgetbot.slack.app import SlackStartupError, build_app, run_socket_mode
     from budgetbot.slack.deps import utc_now
@@ -110,6 +114,12 @@ def serve(
                     signing_secret=secret.get_secret_value() if secret else "",
                     checks=probe.checks(),
                     info=probe.info,
+                    metrics=partial(
+                        exposition,
+                        runtime.store(),
+                        deps.now,
+                        settings.budgetbot_metrics_series_cap,
+                    ),
                 ),
                 host=host,
                 port=port,

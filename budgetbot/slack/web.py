@@ -4,6 +4,7 @@ Routes::
 
     POST /slack/events   Slack's requests (slash commands, interactivity, events), to Bolt
     GET  /healthz        200 {"status": "ok"} while the process serves
+    GET  /metrics        Prometheus text format (no Slack signature; keep it off the internet)
     anything else        404
 
 Before Bolt sees a request, :func:`events_endpoint` reads at most :data:`MAX_BODY_BYTES` (413
@@ -22,6 +23,7 @@ from types import FrameType
 from typing import Any, NoReturn
 from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request.internals import (
@@ -42,6 +44,7 @@ __all__ = [
     "DEFAULT_THREADS",
     "EVENTS_PATH",
     "HEALTH_PATH",
+    "METRICS_PATH",
     "HealthCheck",
     "create_wsgi_app",
     "events_endpoint",
@@ -53,6 +56,7 @@ log = logging.getLogger("budgetbot.web")
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 #: Waitress request threads. Each Slack request holds one only until ``ack()``; the slow part
 #: runs on the Bolt app's listener threads.
 DEFAULT_THREADS = 8
@@ -179,8 +183,10 @@ def create_wsgi_app(
     signing_secret: str,
     checks: Mapping[str, HealthCheck] | None = None,
     info: Callable[[], dict[str, Any]] | None = None,
+    metrics: Callable[[], bytes] | None = None,
 ) -> WSGIApplication:
-    """The WSGI application: Slack at ``/slack/events``, health at ``/healthz``, else 404."""
+    """The WSGI application: Slack at ``/slack/events``, health at ``/healthz``, the
+    Prometheus exposition at ``/metrics`` (when ``metrics`` is given), else 404."""
     events = events_endpoint(app, signing_secret)
 
     def application(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -196,6 +202,15 @@ def create_wsgi_app(
             code, doc = health(checks, info)
             status = "200 OK" if code == 200 else "503 Service Unavailable"
             return _reply(start_response, status, json.dumps(doc).encode(), "application/json")
+        if path == METRICS_PATH and metrics is not None and method in ("GET", "HEAD"):
+            try:
+                body = metrics()
+            except Exception as exc:  # the store unreachable: say so, never a traceback
+                log.warning("/metrics failed: %s", type(exc).__name__)
+                return _reply(
+                    start_response, "503 Service Unavailable", b"unavailable\n", "text/plain"
+                )
+            return _reply(start_response, "200 OK", body, CONTENT_TYPE_LATEST)
         return _reply(start_response, "404 Not Found", b"Not Found\n", "text/plain")
 
     return application

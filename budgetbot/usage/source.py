@@ -8,6 +8,7 @@ every series is refined before anyone reads it, so every view of a run shows the
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -55,6 +56,16 @@ class UsageSource:
         self._today = today
         self.refiner = refiner
         self._memo: dict[UsageQuery, UsageSeries] = {}
+        # The client is shared between runs: its counts so far are not this run's.
+        self._asked_before = self._asked()
+
+    def requests(self) -> Counter[str]:
+        """IonQ requests by kind its client made since this source was made (one run; empty
+        when the client does not count them)."""
+        return self._asked() - self._asked_before
+
+    def _asked(self) -> Counter[str]:
+        return Counter(getattr(self._client, "requests", None) or {})
 
     def prepare(self, queries: Iterable[UsageQuery]) -> None:
         """Say which queries this run will ask, so the refiner reads its source once for all."""

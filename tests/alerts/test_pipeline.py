@@ -74,6 +74,7 @@ def test_the_cycle_reads_as_its_stages_in_order() -> None:
         "act",
         "deliver",
         "after_cycle",
+        "record_metrics",
     ]
 
 

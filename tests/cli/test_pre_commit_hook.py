@@ -9,8 +9,10 @@ the environment. Without a reachable index those tests skip and say so; any othe
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from budgetbot.cli import main
+from tests.support import process_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,7 +92,13 @@ class HookRepo:
 
 
 def _git_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "PRE_COMMIT"))}
+    # The hook must run the budgetbot pre-commit installed, not this checkout (PYTHONPATH), and
+    # git must see the temporary repositories, not one this test runs inside (GIT_DIR, ...).
+    env = {
+        k: v
+        for k, v in process_env().items()
+        if not k.startswith(("GIT_", "PRE_COMMIT")) and k != "PYTHONPATH"
+    }
     return env | {
         "PRE_COMMIT_HOME": str(home),
         "GIT_CONFIG_GLOBAL": os.devnull,  # no core.hooksPath or templates of the machine's
@@ -131,7 +140,7 @@ def _skip_if_offline(done: subprocess.CompletedProcess[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def snapshot(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
+def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HookRepo]:
     """This checkout's tracked files as they are now, committed or not (as ``pre-commit
     try-repo`` takes them), in a clean repository pre-commit can install from."""
     if not (ROOT / ".git").exists():
@@ -142,7 +151,8 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> HookRepo:
     path = base / "budgetbot"
     _git(["clone", "--quiet", "--shared", "--no-checkout", str(ROOT), str(path)], base, home)
     _git(["checkout", "--quiet", "--detach", rev], path, home)
-    return HookRepo(path, rev, home)
+    yield HookRepo(path, rev, home)
+    shutil.rmtree(home, ignore_errors=True)  # the hook's virtualenv: a few hundred MB per run
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 TEST_VENV := .venv-test
 
-.PHONY: demo test bench
+.PHONY: demo test bench schema
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/budgetbot demo
+
+# The policy files' JSON Schema, committed for editors: regenerate after changing the policy models
+# (tests/cli/test_policy_schema.py fails until you do).
+schema: $(VENV)/.installed
+	$(VENV)/bin/budgetbot schema > policy.schema.json
 
 # Speed and memory against the simulator (not part of the tests); results go in README.md.
 bench: $(VENV)/.installed

@@ -104,10 +104,10 @@ def policies_option(f: Callable[..., T]) -> Callable[..., T]:
     )(f)
 
 
-def _load(path: Path) -> PolicySet:
-    """Load policies or exit 1 with every error, one per line."""
+def _load(path: Path, *more: Path) -> PolicySet:
+    """Load policies (one set from every path) or exit 1 with every error, one per line."""
     try:
-        return load_policies(path)
+        return load_policies(path, *more)
     except PolicyLoadError as exc:
         click.echo(format_errors(exc.errors), err=True)
         raise SystemExit(1) from None

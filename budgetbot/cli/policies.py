@@ -17,20 +17,22 @@ __all__ = ["schema", "validate"]
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=Path), required=False)
-def validate(path: Path | None) -> None:
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
     """Check policy files; every error names its file, line and field.
 
-    PATH is a policy file or a folder of them (default: BUDGETBOT_POLICIES, else ./policies).
-    Exits 1 when any file has an error, listing all of them.
+    PATHS are policy files or folders of them, checked together as one set (default:
+    BUDGETBOT_POLICIES, else ./policies). Exits 1 when any file has an error, listing all of
+    them.
 
     Example: budgetbot validate policies/
     """
-    target = path or Settings().budgetbot_policies
-    rules = _load(target)
+    targets = paths or (Settings().budgetbot_policies,)
+    rules = _load(*targets)
     click.echo(
-        f"{target}: {len(rules.files)} file(s) OK: {len(rules.policies)} policies,"
-        f" {len(rules.anomalies)} anomaly watches, {len(rules.digests)} digests"
+        f"{', '.join(map(str, targets))}: {len(rules.files)} file(s) OK:"
+        f" {len(rules.policies)} policies, {len(rules.anomalies)} anomaly watches,"
+        f" {len(rules.digests)} digests"
     )
 
 

@@ -241,16 +241,22 @@ def _policy_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_policies(path: str | Path) -> PolicySet:
-    """Load a folder of policy files (every ``*.yaml``/``*.yml`` in it, sorted) or one file.
+def load_policies(path: str | Path, *more: str | Path) -> PolicySet:
+    """Load a folder of policy files (every ``*.yaml``/``*.yml`` in it, sorted) or one file;
+    given several paths (files or folders), load them all as one set, in the order given.
 
     Raises :class:`PolicyLoadError` listing every error in every file.
     """
-    root = Path(path)
-    if not root.exists():
-        raise PolicyLoadError([PolicyError(root.as_posix(), 0, 0, "", "no such file or folder")])
-    files = _policy_files(root)
-    errors: list[PolicyError] = []
+    roots = [Path(p) for p in (path, *more)]
+    errors = [
+        PolicyError(root.as_posix(), 0, 0, "", "no such file or folder")
+        for root in roots
+        if not root.exists()
+    ]
+    # A file named twice (itself and its folder) is read once, so its names are not duplicates.
+    files = list(
+        dict.fromkeys(file for root in roots if root.exists() for file in _policy_files(root))
+    )
     items: list[PolicyItem] = []
     names: list[_Named] = []
     for order, file_path in enumerate(files):

@@ -19,7 +19,7 @@ from budgetbot.usage.source import UsageSource
 
 from .decide import Decision
 from .deliver import Waiting
-from .notifiers import CHAT, Note, Notifier, Unreadable
+from .notifiers import CHAT, DIRECT, Note, Notifier, Unreadable
 
 __all__ = ["Cycle", "CycleResult", "HomeHook"]
 
@@ -48,6 +48,8 @@ class CycleResult:
     #: Dry runs: budgets of policies with ``committed_at`` whose queue is not counted this
     #: cycle (not visible, or without an estimate): no committed finding can be made for them.
     uncounted: list[Burn] = field(default_factory=list)
+    #: IonQ users a ``notify: person`` alert could not be sent to: not in ``people:``.
+    unmapped: list[str] = field(default_factory=list)
     fetch_seconds: float = 0.0
     evaluate_seconds: float = 0.0
 
@@ -87,5 +89,6 @@ class Cycle:
     @property
     def destinations(self) -> list[str]:
         """Where this process delivers: its notifiers' destinations (``chat`` if it has none
-        and only records)."""
-        return sorted({n.destination for n in self.notifiers}) or [CHAT]
+        and only records). Direct messages are addressed, not broadcast: their own stage
+        records them."""
+        return sorted({n.destination for n in self.notifiers} - {DIRECT}) or [CHAT]

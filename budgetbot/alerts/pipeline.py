@@ -8,6 +8,7 @@ pipeline is the model). Each is in :mod:`budgetbot.alerts.stages`.
     decide    dedup against fired levels, threads, snoozes (a dry run ends here)
     record    the outbox, one row per destination (alerts and their fired levels in one
               transaction), "back under" replies, outage notices
+    direct    direct messages of ``notify: person`` alerts to the people spending
     deliver   drain the outbox to the process's notifiers, under leases
     after     the App Home refresh and the cycle's log line (later: metrics)
 """
@@ -24,6 +25,7 @@ from budgetbot.store.db import Store
 from budgetbot.usage.source import UsageSource
 
 from .cycle import Cycle, CycleResult, HomeHook
+from .direct import record_direct
 from .notifiers import Notifier
 from .stages import after_cycle, decide, deliver, evaluate, fetch, plan, record
 
@@ -32,7 +34,16 @@ __all__ = ["STAGES", "Stage", "run_check"]
 #: A stage does its one job on the cycle and says whether the cycle goes on.
 Stage = Callable[[Cycle], bool]
 
-STAGES: tuple[Stage, ...] = (plan, fetch, evaluate, decide, record, deliver, after_cycle)
+STAGES: tuple[Stage, ...] = (
+    plan,
+    fetch,
+    evaluate,
+    decide,
+    record,
+    record_direct,
+    deliver,
+    after_cycle,
+)
 
 
 def run_check(

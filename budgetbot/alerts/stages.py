@@ -196,6 +196,7 @@ def _log_cycle(cycle: Cycle) -> None:
                 "queue_requests": result.queue_requests,
                 "queue_jobs": None if cycle.queue is None else len(cycle.queue.jobs),
                 "queue_error": result.queue_error,
+                "dm_unmapped": sorted(set(result.unmapped)),
                 "fetch_s": round(result.fetch_seconds, 3),
                 "evaluate_s": round(result.evaluate_seconds, 3),
             }

@@ -7,31 +7,76 @@ from pathlib import Path
 
 import click
 
+from budgetbot.rules import PolicySet
 from budgetbot.rules.models import policy_json_schema
+from budgetbot.rules.people import unmapped_users
 from budgetbot.settings import Settings
 
 from .group import main
-from .options import _load
+from .options import _load, friendly_errors
 
 __all__ = ["schema", "validate"]
 
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path), required=False)
-def validate(path: Path | None) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help=(
+        "Also fail on IonQ users a 'notify: person' policy alerts about that 'people:' does not"
+        " map: those named in 'match:', and those the store (DATABASE_URL) has seen."
+    ),
+)
+def validate(path: Path | None, strict: bool) -> None:
     """Check policy files; every error names its file, line and field.
 
     PATH is a policy file or a folder of them (default: BUDGETBOT_POLICIES, else ./policies).
-    Exits 1 when any file has an error, listing all of them.
+    Exits 1 when any file has an error, listing all of them; with --strict, also when a user
+    a 'notify: person' policy would tell has no 'people:' entry, listing them.
 
-    Example: budgetbot validate policies/
+    Example: budgetbot validate --strict policies/
     """
-    target = path or Settings().budgetbot_policies
+    settings = Settings()
+    target = path or settings.budgetbot_policies
     rules = _load(target)
     click.echo(
         f"{target}: {len(rules.files)} file(s) OK: {len(rules.policies)} policies,"
         f" {len(rules.anomalies)} anomaly watches, {len(rules.digests)} digests"
+        + (f", {len(rules.people)} people" if rules.people else "")
     )
+    if strict and unmapped_report(rules, _known_users(settings)):
+        raise SystemExit(1)
+
+
+def unmapped_report(rules: PolicySet, known: dict[str, str]) -> bool:
+    """Print each ``notify: person`` policy's unmapped users; True if there is one."""
+    found = False
+    for policy in rules.policies:
+        if policy.notify != "person":
+            continue
+        for user in unmapped_users(policy.match, rules.people, known):
+            found = True
+            click.echo(
+                f"{policy.source}: policy {policy.name}: IonQ user {user!r} has no entry in"
+                " people: (no direct message can reach them)",
+                err=True,
+            )
+    return found
+
+
+def _known_users(settings: Settings) -> dict[str, str]:
+    """The IonQ users (id → name) the store has seen; none when there is no store yet
+    (validating must not create one)."""
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return {}
+    with friendly_errors():
+        store = settings.store()
+        try:
+            return store.group_names("user")
+        finally:
+            store.close()
 
 
 @main.command()

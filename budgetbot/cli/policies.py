@@ -9,7 +9,7 @@ import click
 
 from budgetbot.rules import PolicySet
 from budgetbot.rules.models import policy_json_schema
-from budgetbot.rules.people import unmapped_users
+from budgetbot.rules.people import is_glob, unmapped_users
 from budgetbot.settings import Settings
 
 from .group import main
@@ -55,6 +55,12 @@ def unmapped_report(rules: PolicySet, known: dict[str, str]) -> bool:
     for policy in rules.policies:
         if policy.notify != "person":
             continue
+        if not known and (policy.match is None or any(is_glob(m) for m in policy.match)):
+            click.echo(
+                f"{policy.source}: policy {policy.name}: the users its match: covers are not"
+                " known yet (no store has seen them): each cycle logs any without people:",
+                err=True,
+            )
         for user in unmapped_users(policy.match, rules.people, known):
             found = True
             click.echo(

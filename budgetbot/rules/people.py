@@ -30,6 +30,7 @@ __all__ = [
     "People",
     "Person",
     "SlackUser",
+    "is_glob",
     "read_people",
     "unique_people",
     "unmapped_users",
@@ -130,6 +131,11 @@ def unique_people(people: Sequence[Person]) -> tuple[People, list[PolicyError]]:
     return People(tuple(first.values())), errors
 
 
+def is_glob(entry: str) -> bool:
+    """Whether a ``match:`` entry is a pattern rather than one group's name or id."""
+    return bool(_GLOB.search(entry))
+
+
 def unmapped_users(
     match: Sequence[str] | None, people: People, known: Mapping[str, str]
 ) -> list[str]:
@@ -141,7 +147,7 @@ def unmapped_users(
     names = {name: user_id for user_id, name in known.items()}
     missing: dict[str, None] = {}
     for entry in match or ():
-        if _GLOB.search(entry):
+        if is_glob(entry):
             continue
         user_id = names.get(entry, entry)
         if people.slack_user(user_id, known.get(user_id, entry)) is None:

@@ -126,6 +126,8 @@ def test_validate_strict_lists_unmapped_users(
     assert strict.exit_code == 1
     assert "policy per-user: IonQ user 'Grace Hopper' has no entry in people:" in strict.output
     assert "Ada Lovelace" not in strict.output.split("OK")[1]
+    assert "the users its match: covers are not known yet" in strict.output  # 'Alan*'
+
     assert not (tmp_path / "state.db").exists()  # validating created no store
 
     # With a store that has seen users, a glob's users are listed too.
@@ -137,6 +139,7 @@ def test_validate_strict_lists_unmapped_users(
     assert strict.exit_code == 1
     assert "'Alan Turing'" in strict.output and "'Xavier'" not in strict.output
     assert "'Ada Lovelace' has no entry" not in strict.output
+    assert "not known yet" not in strict.output
 
 
 names = st.text(alphabet="abcdefgh ", min_size=1, max_size=8)

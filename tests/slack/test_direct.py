@@ -16,10 +16,12 @@ from typing import Any
 
 import pytest
 from slack_bolt import App
+from slack_sdk import WebClient
 
 from budgetbot.alerts.cycle import CycleResult
+from budgetbot.alerts.decide import Reason
 from budgetbot.alerts.direct import person_snooze
-from budgetbot.alerts.notifiers import DIRECT
+from budgetbot.alerts.notifiers import DIRECT, DeliveryError, Outgoing
 from budgetbot.alerts.pipeline import run_check
 from budgetbot.ionq import IonQClient
 from budgetbot.render.blocks import SNOOZE_DAY_ACTION
@@ -31,7 +33,7 @@ from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
 from tests.fakes.slack_api import FakeSlack
-from tests.slack.conftest import USERS
+from tests.slack.conftest import USERS, make_finding
 from tests.slack.test_actions import BOT_TOKEN as TOKEN
 from tests.slack.test_actions import app, click, clock  # noqa: F401 (fixtures reused)
 from tests.support import API_KEY, settle, wait_for
@@ -221,3 +223,27 @@ def test_fake_slack_opens_direct_messages_only_with_known_users(fake_slack: Fake
     with pytest.raises(SlackApiError) as refused:
         client.conversations_open(users="U0NOBODY")
     assert refused.value.response["error"] == "user_not_found"
+
+
+def test_ionq_names_are_escaped_a_resumed_dm_is_found_and_unknown_emails_say_so(
+    fake_slack: FakeSlack, web_client: WebClient
+) -> None:
+    notifier = DirectMessageNotifier(web_client)
+    finding = make_finding(
+        scope="user", group_key="u-eve", group_name="<!channel> Eve & co", mention=()
+    )
+    note = Outgoing(1, finding.dedup_key, finding, Reason.FIRST, "bob@example.org", None)
+    receipt = notifier.deliver(note)
+    (post,) = fake_slack.posts()
+    assert post["channel"] == receipt.channel == fake_slack.channel_id("U0BOB")
+    assert "<!channel>" not in json.dumps(post) and "&lt;!channel&gt; Eve &amp; co" in post["text"]
+    # An attempt that may have posted it: found in the conversation, not posted again.
+    assert notifier.deliver(note, resumed=True) == receipt
+    assert len(fake_slack.posts()) == 1
+    # No Slack user with that e-mail: a failure that names the fix (the row waits).
+    stranger = Outgoing(2, "k2", finding, Reason.FIRST, "nobody@example.org", None)
+    with pytest.raises(DeliveryError, match="no Slack user has this e-mail address"):
+        notifier.deliver(stranger)
+    # A row for another destination's kind of note is refused, not posted somewhere.
+    with pytest.raises(DeliveryError, match="addressed to a person"):
+        notifier.deliver(Outgoing(3, "k3", finding, Reason.FIRST, None, None))

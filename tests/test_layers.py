@@ -26,6 +26,7 @@ PURE = [
     "rules/yaml_source.py",
     "rules/policy_errors.py",
     "rules/validation_messages.py",
+    "rules/people.py",
     "render/text.py",
     "render/terminal.py",
     "render/messages.py",

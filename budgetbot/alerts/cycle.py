@@ -22,7 +22,7 @@ from budgetbot.usage.source import UsageSource
 
 from .decide import Decision
 from .deliver import Waiting
-from .notifiers import CHAT, Note, Notifier, Unreadable
+from .notifiers import CHAT, DIRECT, Note, Notifier, Unreadable
 
 __all__ = ["Cycle", "CycleResult", "HomeHook"]
 
@@ -62,6 +62,8 @@ class CycleResult:
     proposals: list[Proposal] = field(default_factory=list)
     #: What automatic and resumed actions did this cycle.
     actions: list[Outcome] = field(default_factory=list)
+    #: IonQ users a ``notify: person`` alert could not be sent to: not in ``people:``.
+    unmapped: list[str] = field(default_factory=list)
     fetch_seconds: float = 0.0
     evaluate_seconds: float = 0.0
 
@@ -105,5 +107,6 @@ class Cycle:
     @property
     def destinations(self) -> list[str]:
         """Where this process delivers: its notifiers' destinations (``chat`` if it has none
-        and only records)."""
-        return sorted({n.destination for n in self.notifiers}) or [CHAT]
+        and only records). Direct messages are addressed, not broadcast: their own stage
+        records them."""
+        return sorted({n.destination for n in self.notifiers} - {DIRECT}) or [CHAT]

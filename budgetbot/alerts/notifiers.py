@@ -21,6 +21,7 @@ from .decide import Reason
 
 __all__ = [
     "CHAT",
+    "DIRECT",
     "DeliveryError",
     "Note",
     "Notifier",
@@ -35,6 +36,10 @@ __all__ = [
 
 #: The people-facing destination: Slack, or the terminal when there is no SLACK_BOT_TOKEN.
 CHAT = DEFAULT_DESTINATION
+#: Direct messages to the person spending (:mod:`budgetbot.alerts.direct`). Its rows are
+#: addressed to one person each and recorded by a stage of their own, never broadcast like
+#: notices and digests.
+DIRECT = "dm"
 
 
 class DeliveryError(Exception):

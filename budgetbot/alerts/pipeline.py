@@ -9,6 +9,7 @@ pipeline is the model). Each is in :mod:`budgetbot.alerts.stages`.
     propose   budget actions the decisions propose (a dry run ends here, listing them)
     record    the outbox, one row per destination (alerts, proposals and their fired levels
               in one transaction), "back under" replies, outage notices
+    direct    direct messages of ``notify: person`` alerts to the people spending
     act       automatic actions, and actions a stopped process left unfinished
     deliver   drain the outbox to the process's notifiers, under leases
     after     the App Home refresh and the cycle's log line
@@ -30,6 +31,7 @@ from budgetbot.usage.source import UsageSource
 
 from .act import act, propose
 from .cycle import Cycle, CycleResult, HomeHook
+from .direct import record_direct
 from .metrics import record_metrics
 from .notifiers import Notifier
 from .stages import after_cycle, decide, deliver, evaluate, fetch, plan, record
@@ -46,6 +48,7 @@ STAGES: tuple[Stage, ...] = (
     decide,
     propose,
     record,
+    record_direct,
     act,
     deliver,
     after_cycle,

@@ -229,6 +229,7 @@ def _log_cycle(cycle: Cycle) -> None:
                 "ledger_error": result.ledger_error,
                 "proposals": len(result.proposals),
                 "actions": [f"{o.proposal_id}:{o.state}" for o in result.actions],
+                "dm_unmapped": sorted(set(result.unmapped)),
                 "fetch_s": round(result.fetch_seconds, 3),
                 "evaluate_s": round(result.evaluate_seconds, 3),
             }

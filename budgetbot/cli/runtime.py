@@ -215,7 +215,8 @@ class Runtime:
             return self._slack
 
     def notifiers(self) -> list[Notifier]:
-        """This process's notifiers: Slack when SLACK_BOT_TOKEN is set, else the terminal."""
+        """This process's notifiers: Slack (channels and direct messages) when SLACK_BOT_TOKEN
+        is set, else the terminal."""
         with self._lock:
             if self._notifiers is None:
                 client = self.slack_client()
@@ -224,12 +225,14 @@ class Runtime:
 
                     self._notifiers = [ConsoleNotifier(sys.stdout)]
                 else:
+                    from budgetbot.slack.direct import DirectMessageNotifier
                     from budgetbot.slack.notifier import SlackNotifier
 
                     self._notifiers = [
                         SlackNotifier(
                             client, default_channel=self.settings.budgetbot_default_channel
-                        )
+                        ),
+                        DirectMessageNotifier(client),
                     ]
             return self._notifiers
 

@@ -22,7 +22,7 @@ Errors read like a compiler's::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -30,6 +30,7 @@ import yaml
 from pydantic import ValidationError
 
 from budgetbot.rules.models import Anomaly, Digest, Policy, PolicyItem
+from budgetbot.rules.people import PEOPLE_KEY, People, Person, read_people, unique_people
 from budgetbot.rules.policy_errors import (
     FileErrors,
     PolicyError,
@@ -81,6 +82,8 @@ class PolicySet:
     anomalies: tuple[Anomaly, ...] = ()
     digests: tuple[Digest, ...] = ()
     files: tuple[str, ...] = ()
+    #: IonQ users → Slack users (``people:``), for policies with ``notify: person``.
+    people: People = field(default_factory=People)
 
 
 # --- the layers ---------------------------------------------------------------------------------
@@ -96,7 +99,9 @@ class _Named:
     field: str
 
 
-def _load_file(path: Path, file_order: int) -> tuple[list[PolicyItem], list[_Named], FileErrors]:
+def _load_file(
+    path: Path, file_order: int, people: list[Person]
+) -> tuple[list[PolicyItem], list[_Named], FileErrors]:
     name = path.as_posix()
     try:
         with path.open("rb") as stream:
@@ -156,7 +161,7 @@ def _load_file(path: Path, file_order: int) -> tuple[list[PolicyItem], list[_Nam
         file.add(
             (),
             file.where(()).value,
-            f"a policy file must be a mapping with keys {', '.join(SECTIONS)}"
+            f"a policy file must be a mapping with keys {', '.join([*SECTIONS, PEOPLE_KEY])}"
             f" (got {show_value(data)})",
         )
         return [], [], file
@@ -164,11 +169,14 @@ def _load_file(path: Path, file_order: int) -> tuple[list[PolicyItem], list[_Nam
     items: list[PolicyItem] = []
     names: list[_Named] = []
     for key, section in data.items():
+        if key == PEOPLE_KEY:
+            people.extend(read_people(file, section))
+            continue
         if key not in SECTIONS:
             file.add(
                 (),
                 file.where((key,)).at_key,
-                f"unknown key {key!r}; {did_you_mean(key, SECTIONS)}",
+                f"unknown key {key!r}; {did_you_mean(key, [*SECTIONS, PEOPLE_KEY])}",
             )
             continue
         if section is None:
@@ -259,12 +267,15 @@ def load_policies(path: str | Path, *more: str | Path) -> PolicySet:
     )
     items: list[PolicyItem] = []
     names: list[_Named] = []
+    entries: list[Person] = []
     for order, file_path in enumerate(files):
-        file_items, file_names, file = _load_file(file_path, order)
+        file_items, file_names, file = _load_file(file_path, order, entries)
         items.extend(file_items)
         names.extend(file_names)
         errors.extend(file.errors)
     errors.extend(_unique_names(names))
+    people, twice = unique_people(entries)
+    errors.extend(twice)
     if errors:
         raise PolicyLoadError(errors)
     return PolicySet(
@@ -272,4 +283,5 @@ def load_policies(path: str | Path, *more: str | Path) -> PolicySet:
         anomalies=tuple(item for item in items if isinstance(item, Anomaly)),
         digests=tuple(item for item in items if isinstance(item, Digest)),
         files=tuple(file_path.as_posix() for file_path in files),
+        people=people,
     )

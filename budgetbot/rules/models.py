@@ -33,6 +33,7 @@ from budgetbot.rules.periods import Period
 from budgetbot.usage.measures import MEASURES, Measure, watch
 
 from .budget import Budget, budget_doc, budget_field
+from .people import SlackUser
 from .policy_fields import (
     _TIMEZONE_MAX,
     _TIMEZONE_RE,
@@ -48,6 +49,7 @@ from .policy_fields import (
     Globs,
     Mentions,
     Name,
+    Notify,
     PercentList,
     PolicyItem,
     Scope,
@@ -135,6 +137,7 @@ class Policy(PolicyItem):
     mention: Mentions = Field(default_factory=list)
     actions: list[Action] = Field(default_factory=list)
     """What budgetbot does at a level: cancel the group's queued jobs, approved in Slack."""
+    notify: Notify = "channel"
 
     @field_validator("match")
     @classmethod
@@ -163,6 +166,14 @@ class Policy(PolicyItem):
     def _check_each(cls, value: bool, info: ValidationInfo) -> bool:
         if value and info.data.get("scope") == "organization":
             raise ValueError("not allowed with scope 'organization' (it has a single group)")
+        return value
+
+    @field_validator("notify")
+    @classmethod
+    def _check_notify(cls, value: str, info: ValidationInfo) -> str:
+        # The person is one user: a budget shared by several has no one person to tell.
+        if value == "person" and (info.data.get("scope") != "user" or not info.data.get("each")):
+            raise ValueError("'person' needs scope 'user' and each: true (one user per budget)")
         return value
 
     @field_validator("alert_at")
@@ -342,6 +353,8 @@ class PolicyFile(_Model):
     """Anomaly watches: days far above a trailing baseline."""
     digests: list[Digest] = Field(default_factory=list)
     """Scheduled summaries posted to Slack."""
+    people: dict[str, SlackUser] = Field(default_factory=dict)
+    """IonQ users (name or id) → Slack users (U… id or e-mail), for ``notify: person``."""
 
 
 def _follow_registry() -> None:

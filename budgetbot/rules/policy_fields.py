@@ -82,6 +82,16 @@ Channel = Annotated[
         description="Slack channel to post to, e.g. '#quantum-spend' or a channel id.",
     ),
 ]
+Notify = Annotated[
+    Literal["channel", "person"],
+    Field(
+        title="Notify",
+        description=(
+            "'channel': alerts go to the channel. 'person' (scope 'user', each: true): also to"
+            " the user spending, by direct message, as mapped in the file's 'people:'."
+        ),
+    ),
+]
 Mentions = Annotated[
     list[Annotated[str, Field(min_length=1)]],
     Field(

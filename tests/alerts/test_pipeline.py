@@ -13,6 +13,7 @@ from budgetbot.alerts.console import ConsoleNotifier
 from budgetbot.alerts.deliver import deliver
 from budgetbot.alerts.notifiers import (
     CHAT,
+    DIRECT,
     DeliveryError,
     Note,
     Notifier,
@@ -24,6 +25,7 @@ from budgetbot.alerts.outbox import enqueue_notice
 from budgetbot.alerts.pipeline import run_check
 from budgetbot.rules.loader import PolicySet
 from budgetbot.rules.models import Policy
+from budgetbot.slack.direct import DirectMessageNotifier
 from budgetbot.slack.notifier import SlackNotifier
 from budgetbot.store import Store
 from budgetbot.usage import UsageSource
@@ -71,6 +73,7 @@ def test_the_cycle_reads_as_its_stages_in_order() -> None:
         "decide",
         "propose",
         "record",
+        "record_direct",
         "act",
         "deliver",
         "after_cycle",
@@ -81,13 +84,14 @@ def test_the_cycle_reads_as_its_stages_in_order() -> None:
 def test_a_notifier_has_one_method() -> None:
     methods = {
         name
-        for cls in (ConsoleNotifier, SlackNotifier)
+        for cls in (ConsoleNotifier, SlackNotifier, DirectMessageNotifier)
         for name in vars(cls)
         if not name.startswith("_") and callable(vars(cls)[name])
     }
     assert methods == {"deliver"}
     assert isinstance(ConsoleNotifier(io.StringIO()), Notifier)
     assert ConsoleNotifier(io.StringIO()).destination == CHAT
+    assert DirectMessageNotifier.destination == DIRECT != CHAT
 
 
 def test_each_destination_gets_its_own_row_and_one_failing_never_blocks_another(

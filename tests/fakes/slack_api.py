@@ -12,6 +12,9 @@ Channels have members, as in Slack: the bot may post to a public channel it is n
 (:meth:`FakeSlack.add_channel` with ``member=True``). A private channel (``private=True``) cannot
 be joined (``method_not_supported_for_channel_type``) and, to a non-member, does not exist.
 
+Direct messages: ``conversations.open`` with a user the fake knows (``users``, by id) answers
+that user's ``D…`` conversation; an unknown user is ``user_not_found``, as in Slack.
+
 Faults are injected per method with :meth:`FakeSlack.fail`: a 429 with ``Retry-After``, an
 ``{"ok": false, "error": …}`` answer with status 200, a 5xx, or a raw (malformed) body.
 
@@ -564,6 +567,20 @@ class FakeSlack:
             "messages": [m.as_slack(with_metadata=with_metadata) for m in thread],
             "has_more": False,
         }
+
+    def _m_conversations_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        """A direct message with one user: as Slack, only a known user (by id) can be opened,
+        and the same user always gets the same ``D…`` conversation."""
+        users = [u.strip() for u in str(p.get("users", "")).split(",") if u.strip()]
+        if not users and not p.get("channel"):
+            return {"ok": False, "error": "users_list_not_supplied"}
+        if len(users) != 1:
+            return {"ok": False, "error": "not_implemented"}  # group DMs: not used
+        user = users[0]
+        if not _USER_ID.match(user) or user not in self.users.values():
+            return {"ok": False, "error": "user_not_found"}
+        cid = self.channel_id(user)
+        return {"ok": True, "channel": {"id": cid, "is_im": True, "user": user}}
 
     def _m_users_lookupByEmail(self, p: dict[str, Any]) -> dict[str, Any]:
         email = str(p.get("email", "")).lower()

@@ -143,7 +143,7 @@ def test_alias_use_within_the_cap_still_loads(tmp_path: Path) -> None:
         load_policies(path)
     # Only the unknown top-level key is wrong: the 200 merges themselves were read.
     assert [e.message for e in raised.value.errors] == [
-        "unknown key 'x-base'; expected one of policies, anomalies, digests"
+        "unknown key 'x-base'; expected one of policies, anomalies, digests, people"
     ]
 
 

@@ -223,13 +223,14 @@ def test_digest_defaults_and_checks() -> None:
 def test_json_schema() -> None:
     schema = policy_json_schema()
     json.dumps(schema)  # serializable as it is
-    assert set(schema["properties"]) == {"policies", "anomalies", "digests"}
+    assert set(schema["properties"]) == {"policies", "anomalies", "digests", "people"}
     assert schema["additionalProperties"] is False
     defs = schema["$defs"]
     policy_props = defs["Policy"]["properties"]
     assert list(policy_props) == [
         "name", "description", "scope", "match", "each", "period", "budget",
         "alert_at", "forecast_at", "pace_at", "committed_at", "channel", "mention", "actions",
+        "notify",
     ]  # fmt: skip
     assert all("description" in prop for prop in policy_props.values())
     action = defs["Action"]

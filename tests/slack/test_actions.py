@@ -163,11 +163,14 @@ def click(
     message: dict[str, Any] | None = None,
     user: str = "U0ALICE",
     sign: bool = True,
+    where: str = CHANNEL,
+    secret: str = SECRET,
 ) -> BoltResponse:
-    """Click a button of ``message`` (default: the first alert) as Slack would send it."""
+    """Click a button of ``message`` (default: the first alert) as Slack would send it, in the
+    conversation ``where`` (a channel, or a user id: their direct message)."""
     if message is None:
-        message = fake.messages(CHANNEL)[0]
-    channel = fake.channel_id(CHANNEL)
+        message = fake.messages(where)[0]
+    channel = fake.channel_id(where)
     button = next(
         e
         for b in message["blocks"]
@@ -188,7 +191,7 @@ def click(
             "is_ephemeral": False,
         },
         "trigger_id": "1.2.3",
-        "channel": {"id": channel, "name": CHANNEL.removeprefix("#")},
+        "channel": {"id": channel, "name": where.removeprefix("#")},
         "message": message,
         "response_url": fake.response_url(f"click-{action_id}"),
         "actions": [
@@ -203,7 +206,7 @@ def click(
         ],
     }
     body = urlencode({"payload": json.dumps(payload)})
-    headers = signed_headers(SECRET if sign else "wrong-secret", int(time.time()), body)
+    headers = signed_headers(secret if sign else "wrong-secret", int(time.time()), body)
     return app.dispatch(BoltRequest(body=body, headers=headers))
 
 

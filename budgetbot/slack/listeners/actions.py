@@ -20,6 +20,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
 
+from budgetbot.alerts.direct import snooze_person
 from budgetbot.alerts.notifiers import DeliveryError
 from budgetbot.alerts.outbox import AlertPayload, decode
 from budgetbot.render.blocks import (
@@ -37,6 +38,7 @@ from budgetbot.render.blocks import (
 from budgetbot.render.slack_text import MAX_VALUE
 from budgetbot.slack.deliver import update_message
 from budgetbot.slack.deps import Deps
+from budgetbot.slack.direct import direct_status_lines, is_direct
 from budgetbot.slack.replies import NO_STORE, PERIOD_OVER
 from budgetbot.store import Store
 
@@ -60,15 +62,28 @@ ALERT_ACTIONS = (SNOOZE_DAY_ACTION, SNOOZE_PERIOD_ACTION, ACK_ACTION)
 
 
 def apply_action(
-    store: Store, action_id: str, ref: AlertRef, user: str, now: dt.datetime
+    store: Store,
+    action_id: str,
+    ref: AlertRef,
+    user: str,
+    now: dt.datetime,
+    *,
+    direct: bool = False,
 ) -> str | None:
-    """Record one click; returns a sentence for the user when nothing could be recorded."""
+    """Record one click; returns a sentence for the user when nothing could be recorded.
+
+    ``direct``: the click was in a direct message, where a snooze is the person's own (their
+    direct messages of the rule and group), not the channel's.
+    """
     if action_id == ACK_ACTION:
         store.add_ack(ref.dedup_key, user, now)
         return None
     until = now + SNOOZE_DAY if action_id == SNOOZE_DAY_ACTION else ref.period_ends_at
     if until <= now:
         return PERIOD_OVER
+    if direct:
+        snooze_person(store, ref.rule, ref.group_key, until, user, now)
+        return None
     store.add_snooze(
         ref.rule, ref.group_key, until, user, now, period=ref.period, dedup_key=ref.dedup_key
     )
@@ -168,21 +183,21 @@ def handle_alert_action(
         respond(text=NO_STORE, response_type="ephemeral", replace_original=False)
         return
     now = deps.now()
-    problem = apply_action(deps.store, action_id, ref, user, now)
+    channel, ts, message = _message_of(body)
+    direct = is_direct(channel)
+    problem = apply_action(deps.store, action_id, ref, user, now, direct=direct)
     if problem is not None:
         respond(text=problem, response_type="ephemeral", replace_original=False)
         return
-    logger.info("%s on %s by %s", action_id, ref.dedup_key, user)
-    channel, ts, message = _message_of(body)
+    logger.info("%s on %s by %s%s", action_id, ref.dedup_key, user, " (DM)" if direct else "")
     if channel is None or ts is None:
         return
     text, blocks = _original(deps.store, ref, message)
     if not blocks:
         return
+    lines = (direct_status_lines if direct else status_lines)(deps.store, ref, now)
     try:
-        update_message(
-            client, channel, ts, text, with_alert_status(blocks, status_lines(deps.store, ref, now))
-        )
+        update_message(client, channel, ts, text, with_alert_status(blocks, lines))
     except DeliveryError as exc:
         logger.warning("the click was recorded, but the message was not updated: %s", exc)
 

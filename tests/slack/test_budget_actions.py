@@ -438,7 +438,8 @@ def test_ionq_refusing_is_said_in_the_thread_and_a_second_click_cancels_once(
     text = shown(failed)
     assert "403" in text and "retry" in text and API_KEY not in text
     assert [b["action_id"] for b in _buttons(failed)] == [APPROVE_ACTION]  # still there
-    assert any("403" in t for t in ephemerals(world, CAROL))
+    # The clicker is told after the message is updated: wait for it, do not race it.
+    wait_for(lambda: any("403" in t for t in ephemerals(world, CAROL)), 20, message="no 403")
     assert not {i for i in queued if world.org.cancelled_at(i) is not None}
     asked = world.cancels()
     click(world, user=CAROL, message=world.fake.messages(CHANNEL)[-1])

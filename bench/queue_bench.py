@@ -15,12 +15,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from run import peak_rss_mb  # noqa: E402  (bench/run.py, beside this file)
+from run import schedule_peak_rss  # noqa: E402  (bench/run.py, beside this file)
 
 from budgetbot.alerts.pipeline import run_check  # noqa: E402
 from budgetbot.ionq import GroupBy, IonQClient  # noqa: E402
@@ -181,42 +177,9 @@ def _each_committed_yaml() -> str:
 
 def _schedule_rss(sim: SimServer, rules_yaml: str, cycles: int = 4) -> float:
     """Peak RSS (MB) of `budgetbot schedule` reading the simulator's queue every minute."""
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "p.yaml").write_text(rules_yaml)
-        env = dict(os.environ) | {
-            "IONQ_BASE_URL": sim.base_url,
-            "IONQ_ORG_ID": sim.org.org_id,
-            "IONQ_API_KEY": KEY,
-            "IONQ_PROJECT_KEYS": ",".join(sim.project_keys.values()),
-            "DATABASE_URL": f"sqlite:///{tmp}/s.db",
-            "BUDGETBOT_POLICIES": f"{tmp}/p.yaml",
-            "BUDGETBOT_CHECK_SCHEDULE": "* * * * *",
-            "BUDGETBOT_LOG_LEVEL": "WARNING",
-        }
-        env.pop("SLACK_BOT_TOKEN", None)
-        start = sim.now.isoformat()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "budgetbot",
-                "schedule",
-                "--clock-start",
-                start,
-                "--clock-rate",
-                "60",
-            ],
-            env=env,
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        # The first cycle asks 2,000 estimates one by one; give it time, then a few more cycles.
-        time.sleep(cycles + 20)
-        rss = peak_rss_mb(proc.pid)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
-        return rss
+    keys = {"IONQ_PROJECT_KEYS": ",".join(sim.project_keys.values())}
+    # The first cycle asks 2,000 estimates one by one; give it time, then a few more cycles.
+    return schedule_peak_rss(sim, rules_yaml, cycles + 20, keys)
 
 
 def main() -> None:

@@ -272,21 +272,28 @@ def measure_slash(latency: float, concurrent: int) -> dict[str, float]:
         }
 
 
-def measure_schedule(policies: int, cycles: int) -> tuple[float, int]:
-    """(d) peak RSS of the clock process running ``cycles`` check cycles of ``policies``."""
-    with SimServer(SimOrg(), api_key=KEY, now=NOW) as sim, tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "p.yaml").write_text(policies_yaml(policies))
-        env = dict(os.environ) | {
-            "IONQ_BASE_URL": sim.base_url,
-            "IONQ_ORG_ID": sim.org.org_id,
-            "IONQ_API_KEY": KEY,
-            "DATABASE_URL": f"sqlite:///{tmp}/s.db",
-            "BUDGETBOT_POLICIES": f"{tmp}/p.yaml",
-            "BUDGETBOT_CHECK_SCHEDULE": "* * * * *",
-            "BUDGETBOT_LOG_LEVEL": "WARNING",
-        }
-        for key in ("SLACK_BOT_TOKEN",):
-            env.pop(key, None)
+def schedule_peak_rss(
+    sim: SimServer, rules_yaml: str, seconds: float, env: dict[str, str] | None = None
+) -> float:
+    """Peak RSS (MB) of `budgetbot schedule` checking every simulated minute (60x speed)
+    against ``sim`` for ``seconds`` with the policies ``rules_yaml`` (and ``env`` added)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "p.yaml").write_text(rules_yaml)
+        full = (
+            dict(os.environ)
+            | {
+                "IONQ_BASE_URL": sim.base_url,
+                "IONQ_ORG_ID": sim.org.org_id,
+                "IONQ_API_KEY": KEY,
+                "DATABASE_URL": f"sqlite:///{tmp}/s.db",
+                "BUDGETBOT_POLICIES": f"{tmp}/p.yaml",
+                "BUDGETBOT_CHECK_SCHEDULE": "* * * * *",
+                "BUDGETBOT_LOG_LEVEL": "WARNING",
+            }
+            | (env or {})
+        )
+        full.pop("SLACK_BOT_TOKEN", None)
+        start = sim.now.isoformat()
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -294,19 +301,26 @@ def measure_schedule(policies: int, cycles: int) -> tuple[float, int]:
                 "budgetbot",
                 "schedule",
                 "--clock-start",
-                NOW.isoformat(),
+                start,
                 "--clock-rate",
                 "60",
             ],
-            env=env,
+            env=full,
             cwd=tmp,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(cycles + 2)
+        time.sleep(seconds)
         rss = peak_rss_mb(proc.pid)
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
+        return rss
+
+
+def measure_schedule(policies: int, cycles: int) -> tuple[float, int]:
+    """(d) peak RSS of the clock process running ``cycles`` check cycles of ``policies``."""
+    with SimServer(SimOrg(), api_key=KEY, now=NOW) as sim:
+        rss = schedule_peak_rss(sim, policies_yaml(policies), cycles + 2)
         return rss, len(sim.usage_requests)
 
 
